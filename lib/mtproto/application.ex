@@ -1,0 +1,10 @@
+defmodule MTProto.Application do
+  @moduledoc false
+  use Application
+
+  @impl true
+  def start(_type, _args) do
+    children = []
+    Supervisor.start_link(children, strategy: :rest_for_one, name: MTProto.Supervisor)
+  end
+end
