@@ -41,7 +41,8 @@ static EVP_PKEY *decode_pem(const uint8_t *pem, size_t len, int selection) {
 }
 
 EVP_PKEY *rsa_public_from_pem(const uint8_t *pem, size_t len) {
-    return decode_pem(pem, len, EVP_PKEY_PUBLIC_KEY);
+    EVP_PKEY *pkey = decode_pem(pem, len, EVP_PKEY_PUBLIC_KEY);
+    return pkey ? pkey : decode_pem(pem, len, EVP_PKEY_KEYPAIR);
 }
 
 EVP_PKEY *rsa_private_from_pem(const uint8_t *pem, size_t len) {
