@@ -22,6 +22,10 @@ size_t msg_padding_length(size_t plain_len, unsigned extra_blocks) {
     return pad + 16 * (extra_blocks < room ? extra_blocks : room);
 }
 
+size_t msg_padding_choice(size_t plain_len, const uint8_t random[MSG_PADDING_RANDOM_BYTES]) {
+    return msg_padding_length(plain_len, random[0] & 3);
+}
+
 int msg_key_compute(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], int x, const uint8_t *data,
                     size_t len, uint8_t msg_key[16]) {
     uint8_t digest[SHA256_DIGEST_LENGTH];

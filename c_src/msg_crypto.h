@@ -33,6 +33,11 @@ typedef enum {
  * never above 1024. */
 size_t msg_padding_length(size_t plain_len, unsigned extra_blocks);
 
+/* Random bytes that pick the padding of one message: random[0] chooses 0..3 extra blocks (so
+ * lengths leak a little less), the padding itself is taken from random + 1. */
+#define MSG_PADDING_RANDOM_BYTES (1 + 27 + 3 * 16)
+size_t msg_padding_choice(size_t plain_len, const uint8_t random[MSG_PADDING_RANDOM_BYTES]);
+
 /* msg_key over data (plaintext + padding). Returns 0 or -1. */
 int msg_key_compute(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], int x, const uint8_t *data,
                     size_t len, uint8_t msg_key[16]);
