@@ -36,6 +36,8 @@ defmodule MTProto.MixProject do
       elixirc_paths: elixirc_paths(Mix.env()),
       start_permanent: Mix.env() == :prod,
       test_coverage: [ignore_modules: [:mtproto_nif]],
+      # PropEr comes from Debian's erlang-proper (OTP's lib dir) and is used by tests only.
+      xref: [exclude: [:proper, :proper_types]],
       deps: [],
       description: "Telegram MTProto 2.0 client (and test datacenter) with a C core",
       docs: [main: "readme", extras: ["README.md"]]

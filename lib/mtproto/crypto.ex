@@ -110,7 +110,8 @@ defmodule MTProto.Crypto do
 
   @doc "new_nonce_hash1/2/3 of dh_gen_ok/dh_gen_retry/dh_gen_fail."
   @spec new_nonce_hash(<<_::256>>, auth_key(), 1..3) :: <<_::128>>
-  def new_nonce_hash(new_nonce, auth_key, n), do: :mtproto_nif.new_nonce_hash(new_nonce, auth_key, n)
+  def new_nonce_hash(new_nonce, auth_key, n),
+    do: :mtproto_nif.new_nonce_hash(new_nonce, auth_key, n)
 
   @doc "The temporary AES key and iv that encrypt the DH parameters."
   @spec tmp_aes_key_iv(<<_::256>>, <<_::128>>) :: {<<_::256>>, <<_::256>>}
@@ -125,7 +126,9 @@ defmodule MTProto.Crypto do
           | {:error, :too_small | :too_large | :prime | :not_semiprime | :gave_up}
   def factorize(pq) when is_integer(pq) and pq >= 1 <<< 64, do: {:error, :too_large}
   def factorize(pq) when is_integer(pq) and pq >= 0, do: :mtproto_nif.factorize(pq)
-  def factorize(pq), do: raise(ArgumentError, "pq must be a non-negative integer, got: #{inspect(pq)}")
+
+  def factorize(pq),
+    do: raise(ArgumentError, "pq must be a non-negative integer, got: #{inspect(pq)}")
 
   ## Diffie-Hellman
 
