@@ -14,10 +14,12 @@
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static EVP_CIPHER *ecb_cipher;
 static aes_ige_impl default_impl = AES_IGE_PORTABLE;
+static int have_aesni; /* CPUID is slow (a VM exit under virtualization): asked once */
 
 static void init(void) {
     ecb_cipher = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
-    default_impl = aes_ige_ni_supported() ? AES_IGE_AESNI : AES_IGE_PORTABLE;
+    have_aesni = aes_ige_ni_supported();
+    default_impl = have_aesni ? AES_IGE_AESNI : AES_IGE_PORTABLE;
     /* MTPROTO_AES_IGE=portable forces the portable path (for testing a whole system on it). */
     const char *force = getenv("MTPROTO_AES_IGE");
     if (force && strcmp(force, "portable") == 0) default_impl = AES_IGE_PORTABLE;
@@ -36,7 +38,7 @@ aes_ige_impl aes_ige_default_impl(void) {
 int aes_ige_impl_available(aes_ige_impl impl) {
     if (aes_ige_init() != 0) return 0;
     switch (impl) {
-    case AES_IGE_AESNI: return aes_ige_ni_supported();
+    case AES_IGE_AESNI: return have_aesni;
     case AES_IGE_PORTABLE: return 1;
     }
     return 0;

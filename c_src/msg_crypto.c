@@ -1,20 +1,13 @@
 /* MTProto 2.0 message encryption and the receive checks; see msg_crypto.h. */
 #include "msg_crypto.h"
 
-#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include "aes_ige.h"
 #include "auth_key.h"
-
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static EVP_MD *sha256_md;
-
-static void fetch_sha256(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
+#include "digest.h"
 
 size_t msg_padding_length(size_t plain_len, unsigned extra_blocks) {
     size_t pad = MSG_MIN_PADDING + (16 - (plain_len + MSG_MIN_PADDING) % 16) % 16;
@@ -28,35 +21,19 @@ size_t msg_padding_choice(size_t plain_len, const uint8_t random[MSG_PADDING_RAN
 
 int msg_key_compute(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], int x, const uint8_t *data,
                     size_t len, uint8_t msg_key[16]) {
-    uint8_t digest[SHA256_DIGEST_LENGTH];
-    unsigned int digest_len = 0;
-    int rc = -1;
-    pthread_once(&sha256_once, fetch_sha256);
-    if (!sha256_md) return -1;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx) return -1;
-    if (EVP_DigestInit_ex2(ctx, sha256_md, NULL) == 1 &&
-        EVP_DigestUpdate(ctx, auth_key + 88 + x, 32) == 1 &&
-        EVP_DigestUpdate(ctx, data, len) == 1 &&
-        EVP_DigestFinal_ex(ctx, digest, &digest_len) == 1 && digest_len == sizeof digest) {
-        memcpy(msg_key, digest + 8, 16);
-        rc = 0;
-    }
-    EVP_MD_CTX_free(ctx);
+    uint8_t digest[DIGEST_SHA256_BYTES];
+    int rc = digest3(DIGEST_SHA256, auth_key + 88 + x, 32, data, len, NULL, 0, digest);
+    if (rc == 0) memcpy(msg_key, digest + 8, 16);
     OPENSSL_cleanse(digest, sizeof digest);
     return rc;
 }
 
 int msg_kdf(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], const uint8_t msg_key[16], int x,
             uint8_t aes_key[32], uint8_t aes_iv[32]) {
-    uint8_t buf[16 + 36], a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+    uint8_t a[DIGEST_SHA256_BYTES], b[DIGEST_SHA256_BYTES];
     int rc = -1;
-    memcpy(buf, msg_key, 16);
-    memcpy(buf + 16, auth_key + x, 36);
-    if (!SHA256(buf, sizeof buf, a)) goto done;
-    memcpy(buf, auth_key + 40 + x, 36);
-    memcpy(buf + 36, msg_key, 16);
-    if (!SHA256(buf, sizeof buf, b)) goto done;
+    if (digest3(DIGEST_SHA256, msg_key, 16, auth_key + x, 36, NULL, 0, a) != 0) goto done;
+    if (digest3(DIGEST_SHA256, auth_key + 40 + x, 36, msg_key, 16, NULL, 0, b) != 0) goto done;
     memcpy(aes_key, a, 8);
     memcpy(aes_key + 8, b + 8, 16);
     memcpy(aes_key + 24, a + 24, 8);
@@ -65,7 +42,6 @@ int msg_kdf(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], const uint8_t msg_key[16
     memcpy(aes_iv + 24, b + 24, 8);
     rc = 0;
 done:
-    OPENSSL_cleanse(buf, sizeof buf);
     OPENSSL_cleanse(a, sizeof a);
     OPENSSL_cleanse(b, sizeof b);
     return rc;

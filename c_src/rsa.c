@@ -11,9 +11,9 @@
 #include <openssl/encoder.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
-#include <openssl/sha.h>
 
 #include "aes_ige.h"
+#include "digest.h"
 
 /* ---- keys ---- */
 
@@ -87,7 +87,7 @@ static size_t tl_bytes(uint8_t *out, const uint8_t *b, size_t len) {
 
 int rsa_fingerprint(const EVP_PKEY *key, int64_t *out) {
     BIGNUM *n = NULL, *e = NULL;
-    uint8_t *nb = NULL, *eb = NULL, *tl = NULL, digest[SHA_DIGEST_LENGTH];
+    uint8_t *nb = NULL, *eb = NULL, *tl = NULL, digest[DIGEST_SHA1_BYTES];
     int rc = -1;
     if (!EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) ||
         !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e))
@@ -102,9 +102,9 @@ int rsa_fingerprint(const EVP_PKEY *key, int64_t *out) {
     BN_bn2bin(e, eb);
     size_t tl_len = tl_bytes(tl, nb, n_len);
     tl_len += tl_bytes(tl + tl_len, eb, e_len);
-    if (!SHA1(tl, tl_len, digest)) goto done;
+    if (sha1_of(tl, tl_len, digest) != 0) goto done;
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | digest[SHA_DIGEST_LENGTH - 8 + i];
+    for (int i = 7; i >= 0; i--) v = v << 8 | digest[DIGEST_SHA1_BYTES - 8 + i];
     memcpy(out, &v, sizeof v);
     rc = 0;
 done:
@@ -158,14 +158,8 @@ static mt_rsa_status private_op(EVP_PKEY *key, const uint8_t *enc, size_t len,
 /* ---- RSA_PAD ---- */
 
 static int sha256_two(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
-                      uint8_t out[SHA256_DIGEST_LENGTH]) {
-    uint8_t buf[32 + RSA_PAD_PADDED];
-    if (a_len + b_len > sizeof buf) return -1;
-    memcpy(buf, a, a_len);
-    memcpy(buf + a_len, b, b_len);
-    int ok = SHA256(buf, a_len + b_len, out) != NULL;
-    OPENSSL_cleanse(buf, sizeof buf);
-    return ok ? 0 : -1;
+                      uint8_t out[DIGEST_SHA256_BYTES]) {
+    return digest3(DIGEST_SHA256, a, a_len, b, b_len, NULL, 0, out);
 }
 
 static void reverse_copy(uint8_t *dst, const uint8_t *src, size_t len) {
@@ -176,7 +170,7 @@ mt_rsa_status rsa_pad_encrypt(EVP_PKEY *key, const uint8_t *data, size_t len,
                               const uint8_t *padding, const uint8_t temp_key[32],
                               uint8_t out[RSA_MODULUS_BYTES]) {
     uint8_t n[RSA_MODULUS_BYTES], with_padding[RSA_PAD_PADDED], with_hash[RSA_PAD_PADDED + 32];
-    uint8_t block[RSA_MODULUS_BYTES], iv[32] = {0}, h[SHA256_DIGEST_LENGTH];
+    uint8_t block[RSA_MODULUS_BYTES], iv[32] = {0}, h[DIGEST_SHA256_BYTES];
     mt_rsa_status st = MT_RSA_ERR_INTERNAL;
     if (modulus_2048(key, n) != 0) return MT_RSA_ERR_KEY;
     if (len > RSA_PAD_MAX_DATA) return MT_RSA_ERR_LENGTH;
@@ -188,7 +182,7 @@ mt_rsa_status rsa_pad_encrypt(EVP_PKEY *key, const uint8_t *data, size_t len,
         goto done;
     uint8_t *aes_encrypted = block + 32;
     if (aes_ige_encrypt(temp_key, iv, with_hash, aes_encrypted, sizeof with_hash) != 0) goto done;
-    if (!SHA256(aes_encrypted, sizeof with_hash, h)) goto done;
+    if (sha256_of(aes_encrypted, sizeof with_hash, h) != 0) goto done;
     for (int i = 0; i < 32; i++) block[i] = temp_key[i] ^ h[i];
     if (memcmp(block, n, RSA_MODULUS_BYTES) >= 0) {
         st = MT_RSA_RETRY;
@@ -206,11 +200,11 @@ done:
 mt_rsa_status rsa_pad_decrypt(EVP_PKEY *key, const uint8_t *enc, size_t len,
                               uint8_t out[RSA_PAD_PADDED]) {
     uint8_t m[RSA_MODULUS_BYTES], temp_key[32], with_hash[RSA_PAD_PADDED + 32];
-    uint8_t with_padding[RSA_PAD_PADDED], iv[32] = {0}, h[SHA256_DIGEST_LENGTH];
+    uint8_t with_padding[RSA_PAD_PADDED], iv[32] = {0}, h[DIGEST_SHA256_BYTES];
     mt_rsa_status st = private_op(key, enc, len, m);
     if (st != MT_RSA_OK) goto done;
     st = MT_RSA_ERR_INTERNAL;
-    if (!SHA256(m + 32, sizeof with_hash, h)) goto done;
+    if (sha256_of(m + 32, sizeof with_hash, h) != 0) goto done;
     for (int i = 0; i < 32; i++) temp_key[i] = m[i] ^ h[i];
     if (aes_ige_decrypt(temp_key, iv, m + 32, with_hash, sizeof with_hash) != 0) goto done;
     reverse_copy(with_padding, with_hash, RSA_PAD_PADDED);
@@ -239,7 +233,7 @@ mt_rsa_status rsa_legacy_encrypt(EVP_PKEY *key, const uint8_t *data, size_t len,
     if (modulus_2048(key, n) != 0) return MT_RSA_ERR_KEY;
     if (len > RSA_LEGACY_MAX_DATA) return MT_RSA_ERR_LENGTH;
     block[0] = 0; /* 255 bytes below a 2048-bit modulus */
-    if (!SHA1(data, len, block + 1)) goto done;
+    if (sha1_of(data, len, block + 1) != 0) goto done;
     memcpy(block + 1 + 20, data, len);
     memcpy(block + 1 + 20 + len, random, RSA_LEGACY_MAX_DATA - len);
     st = raw_rsa(key, 0, block, out);
