@@ -190,26 +190,26 @@ static ERL_NIF_TERM decrypt_result(ErlNifEnv *env, mt_rsa_status st, uint8_t *ou
     return term;
 }
 
-/* rsa_pad_decrypt(Encrypted, PrivatePem) -> {ok, DataWithPadding192} | {error, Reason} */
-ERL_NIF_TERM nif_rsa_pad_decrypt(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-    ErlNifBinary enc;
-    uint8_t out[RSA_PAD_PADDED];
-    if (!crypto_arg_bytes(env, argv[0], &enc)) return enif_make_badarg(env);
-    EVP_PKEY *key = arg_key(env, argv[1], 1);
-    if (!key) return enif_make_badarg(env);
-    mt_rsa_status st = rsa_pad_decrypt(key, enc.data, enc.size, out);
-    EVP_PKEY_free(key);
-    return decrypt_result(env, st, out, sizeof out);
-}
+typedef mt_rsa_status (*decrypt_fn)(EVP_PKEY *, const uint8_t *, size_t, uint8_t *);
 
-/* rsa_legacy_decrypt(Encrypted, PrivatePem) -> {ok, Sha1DataPadding255} | {error, Reason} */
-ERL_NIF_TERM nif_rsa_legacy_decrypt(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+static ERL_NIF_TERM rsa_decrypt(ErlNifEnv *env, const ERL_NIF_TERM argv[], decrypt_fn decrypt,
+                                size_t out_len) {
     ErlNifBinary enc;
     uint8_t out[RSA_LEGACY_BLOCK];
     if (!crypto_arg_bytes(env, argv[0], &enc)) return enif_make_badarg(env);
     EVP_PKEY *key = arg_key(env, argv[1], 1);
     if (!key) return enif_make_badarg(env);
-    mt_rsa_status st = rsa_legacy_decrypt(key, enc.data, enc.size, out);
+    mt_rsa_status st = decrypt(key, enc.data, enc.size, out);
     EVP_PKEY_free(key);
-    return decrypt_result(env, st, out, sizeof out);
+    return decrypt_result(env, st, out, out_len);
+}
+
+/* rsa_pad_decrypt(Encrypted, PrivatePem) -> {ok, DataWithPadding192} | {error, Reason} */
+ERL_NIF_TERM nif_rsa_pad_decrypt(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    return rsa_decrypt(env, argv, rsa_pad_decrypt, RSA_PAD_PADDED);
+}
+
+/* rsa_legacy_decrypt(Encrypted, PrivatePem) -> {ok, Sha1DataPadding255} | {error, Reason} */
+ERL_NIF_TERM nif_rsa_legacy_decrypt(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    return rsa_decrypt(env, argv, rsa_legacy_decrypt, RSA_LEGACY_BLOCK);
 }

@@ -176,20 +176,22 @@ ERL_NIF_TERM nif_aes_ctr_apply(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
 
 /* ---- handshake hashes ---- */
 
-ERL_NIF_TERM nif_auth_key_id(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+/* An 8-byte hash of the auth key (auth_key_id or auth_key_aux_hash). */
+static ERL_NIF_TERM key_hash(ErlNifEnv *env, ERL_NIF_TERM arg,
+                             int (*hash)(const uint8_t *, uint8_t *)) {
     ErlNifBinary key;
     uint8_t out[8];
-    if (!crypto_arg_sized(env, argv[0], AUTH_KEY_BYTES, &key)) return enif_make_badarg(env);
-    if (auth_key_id(key.data, out) != 0) return enif_raise_exception(env, atom_enomem);
+    if (!crypto_arg_sized(env, arg, AUTH_KEY_BYTES, &key)) return enif_make_badarg(env);
+    if (hash(key.data, out) != 0) return enif_raise_exception(env, atom_enomem);
     return crypto_make_binary(env, out, sizeof out);
 }
 
+ERL_NIF_TERM nif_auth_key_id(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    return key_hash(env, argv[0], auth_key_id);
+}
+
 ERL_NIF_TERM nif_auth_key_aux_hash(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-    ErlNifBinary key;
-    uint8_t out[8];
-    if (!crypto_arg_sized(env, argv[0], AUTH_KEY_BYTES, &key)) return enif_make_badarg(env);
-    if (auth_key_aux_hash(key.data, out) != 0) return enif_raise_exception(env, atom_enomem);
-    return crypto_make_binary(env, out, sizeof out);
+    return key_hash(env, argv[0], auth_key_aux_hash);
 }
 
 /* new_nonce_hash(NewNonce32, AuthKey, N) */
