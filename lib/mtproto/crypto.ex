@@ -50,6 +50,9 @@ defmodule MTProto.Crypto do
     :mtproto_nif.aes_ige_with(impl, direction == :encrypt, data, key, iv)
   end
 
+  def aes_ige(direction, _impl, _data, _key, _iv),
+    do: raise(ArgumentError, "direction must be :encrypt or :decrypt, got: #{inspect(direction)}")
+
   @doc "The AES-256-IGE implementations this machine can run."
   @spec aes_ige_impls() :: [:aesni | :portable]
   def aes_ige_impls, do: :mtproto_nif.aes_ige_impls()
@@ -140,6 +143,9 @@ defmodule MTProto.Crypto do
           :ok | {:error, :prime_not_2048_bits | :bad_g | :g_not_generator | :not_safe_prime}
   def dh_check_prime(p, g) when is_integer(g) and g in 2..7, do: :mtproto_nif.dh_check_prime(p, g)
   def dh_check_prime(p, g) when is_binary(p) and is_integer(g), do: {:error, :bad_g}
+
+  def dh_check_prime(p, g),
+    do: raise(ArgumentError, "expected a binary and an integer, got: #{inspect({p, g})}")
 
   @doc "`1 < g_x < p - 1` and `2^(2048-64) <= g_x <= p - 2^(2048-64)`."
   @spec dh_check_range(binary(), binary()) :: :ok | {:error, :g_x_out_of_range}

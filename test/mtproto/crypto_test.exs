@@ -106,6 +106,10 @@ defmodule MTProto.CryptoTest do
         Crypto.aes_ige(:encrypt, :nope, rand(16), rand(32), rand(32))
       end
 
+      assert_raise ArgumentError, fn ->
+        Crypto.aes_ige(:both, :portable, rand(16), rand(32), rand(32))
+      end
+
       assert Crypto.aes_ige_encrypt(<<>>, rand(32), rand(32)) == <<>>
     end
   end
@@ -364,6 +368,8 @@ defmodule MTProto.CryptoTest do
       assert Crypto.dh_check_prime(p, 7) == :ok
       for g <- [2, 5, 6], do: assert(Crypto.dh_check_prime(p, g) == {:error, :g_not_generator})
       for g <- [0, 1, 8, -3], do: assert(Crypto.dh_check_prime(p, g) == {:error, :bad_g})
+      assert_raise ArgumentError, fn -> Crypto.dh_check_prime(p, "3") end
+      assert_raise ArgumentError, fn -> Crypto.dh_check_prime(:p, 3) end
 
       rfc = :binary.decode_unsigned(@rfc3526)
       assert rem(rfc, 8) == 7
