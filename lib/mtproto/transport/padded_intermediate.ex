@@ -1,0 +1,21 @@
+defmodule MTProto.Transport.PaddedIntermediate do
+  @moduledoc """
+  Padded intermediate framing: the client opens with `0xdddddddd`; as intermediate, but each
+  packet is followed by 0..15 random bytes counted in the length. The decoder accepts any
+  0..15 padding bytes (as the spec allows) and finds the packet's end from the MTProto packet
+  itself: an unencrypted message states its length, an encrypted one is 24 + 16k bytes, and a
+  4-byte transport error is all that fits under 20 bytes. It therefore carries MTProto packets
+  only. `:max_padding` bounds what it sends (Telethon's decoder copes with 0..3 only).
+  """
+  @behaviour MTProto.Transport
+
+  @impl true
+  def name, do: :padded_intermediate
+  @impl true
+  def obfuscatable?, do: true
+  @impl true
+  def quick_ack?, do: true
+  # One byte picks the padding length, the other 15 fill it.
+  @impl true
+  def frame_random(rand), do: rand.(16)
+end
