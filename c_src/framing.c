@@ -167,6 +167,12 @@ int fr_decode_writes_input(const fr_codec *c) { return c->obfuscated || c->kind 
 
 /* ---------------------------------------------------------------- encoding */
 
+/* A client sends after its first bytes; a server once it knows its framing and keys. */
+static int can_send(const fr_codec *c) {
+    if (c->role == FR_CLIENT) return c->prefix_done;
+    return c->kind != FR_DETECT && (!c->obfuscated || c->streams.out);
+}
+
 /* Header for `wire_len` bytes following it (payload plus padding). */
 static int frame_header(fr_codec *c, size_t wire_len, int quick_ack, uint8_t *hdr, size_t *hdr_len) {
     switch (c->kind) {
@@ -204,7 +210,7 @@ int fr_encode_frame(fr_codec *c, const uint8_t *payload, size_t len, int quick_a
                     const uint8_t *random, uint8_t hdr[FR_MAX_HEADER], size_t *hdr_len,
                     uint8_t trl[FR_MAX_TRAILER], size_t *trl_len) {
     *hdr_len = *trl_len = 0;
-    if (!c->prefix_done || c->kind == FR_DETECT) return FR_ERR_NOT_STARTED;
+    if (!can_send(c)) return FR_ERR_NOT_STARTED;
     if (quick_ack && c->role != FR_CLIENT) return FR_ERR_UNSUPPORTED;
     if (len == 0) return FR_ERR_BAD_LENGTH;
     if (len > c->max_packet) return FR_ERR_TOO_LARGE;
@@ -230,7 +236,7 @@ int fr_encode_frame(fr_codec *c, const uint8_t *payload, size_t len, int quick_a
 
 int fr_encode_quick_ack(fr_codec *c, uint32_t token, uint8_t out[4]) {
     if (c->role != FR_SERVER) return FR_ERR_UNSUPPORTED;
-    if (!c->prefix_done || c->kind == FR_DETECT) return FR_ERR_NOT_STARTED;
+    if (!can_send(c)) return FR_ERR_NOT_STARTED;
     token |= QUICK_ACK_BIT;
     switch (c->kind) {
     case FR_ABRIDGED: /* byte-swapped, so the first byte has its high bit set */
