@@ -85,6 +85,7 @@ defmodule MTProto.Transport do
 
     check_opts!(opts)
     {kind, obfuscated, module} = parse_framing!(framing, role)
+
     ref =
       if obfuscated and role == :client,
         do: Obfuscated2.open_client(kind, opts),
