@@ -461,6 +461,7 @@ static int finish_frame(fr_codec *c, const uint8_t *data, size_t n, uint8_t *bod
     } else if (c->kind == FR_PADDED) {
         len = padded_payload_len(data, n);
         if (len == 0) err = FR_ERR_BAD_PADDING;
+        else if (len > c->max_packet) err = FR_ERR_TOO_LARGE;
     }
     c->hdr_len = 0;
     c->hdr_done = 0;

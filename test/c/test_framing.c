@@ -447,6 +447,12 @@ static void test_limits(void) {
     server = make(cfg);
     CHECK(feed(server, (const uint8_t *)"\xef\x65", 2, 2, &e) == FR_ERR_TOO_LARGE); /* 404 bytes */
     fr_free(server);
+    cfg = config(FR_PADDED, FR_SERVER, 0);
+    cfg.max_packet = 100; /* 104 bytes (24 + 80) without padding: within max + 15, still too large */
+    server = make(cfg);
+    uint8_t padded[112] = {0xdd, 0xdd, 0xdd, 0xdd, 104, 0, 0, 0, 1};
+    CHECK(feed(server, padded, sizeof padded, 112, &e) == FR_ERR_TOO_LARGE);
+    fr_free(server);
     server = make(config(FR_FULL, FR_SERVER, 0));
     CHECK(feed(server, (const uint8_t *)"\x10\x00\x00\x01\x00\x00\x00\x00", 8, 8, &e) == FR_ERR_TOO_LARGE);
     fr_free(server);
