@@ -163,7 +163,7 @@ void fr_info(const fr_codec *c, fr_kind *kind, int *obfuscated, int *has_dc_id, 
 
 int fr_is_obfuscated(const fr_codec *c) { return c->obfuscated; }
 
-int fr_decode_writes_input(const fr_codec *c) { return c->obfuscated || c->kind == FR_DETECT; }
+int fr_decode_needs_work(const fr_codec *c) { return c->obfuscated || c->kind == FR_DETECT; }
 
 /* ---------------------------------------------------------------- encoding */
 
@@ -533,7 +533,7 @@ static int read_frames(fr_codec *c, const uint8_t *in, size_t len, fr_sink sink,
     }
 }
 
-int fr_decode(fr_codec *c, uint8_t *in, size_t len, fr_sink sink, void *ctx) {
+int fr_decode(fr_codec *c, const uint8_t *in, size_t len, uint8_t *work, fr_sink sink, void *ctx) {
     if (c->err) return c->err;
     size_t pos = 0;
     int r = 0;
@@ -541,9 +541,17 @@ int fr_decode(fr_codec *c, uint8_t *in, size_t len, fr_sink sink, void *ctx) {
         r = read_prefix(c, in, len, &pos, sink, ctx);
         if (r < 0 || !c->prefix_done) goto done;
     }
-    if (c->obfuscated && pos < len && aes_ctr_apply(c->streams.in, in + pos, in + pos, len - pos) != 0) {
-        r = FR_ERR_CRYPTO;
-        goto done;
+    if (c->obfuscated && pos < len) {
+        if (!work) {
+            r = FR_ERR_BAD_ARG;
+            goto done;
+        }
+        memset(work, 0, pos); /* the init bytes: nothing of them is left in work */
+        if (aes_ctr_apply(c->streams.in, in + pos, work + pos, len - pos) != 0) {
+            r = FR_ERR_CRYPTO;
+            goto done;
+        }
+        in = work;
     }
     r = read_frames(c, in + pos, len - pos, sink, ctx);
 done:

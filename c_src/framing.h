@@ -4,7 +4,8 @@
  *
  * Decoding is fed chunks of any size and calls a sink once per complete packet, quick ack or
  * transport error; a packet lying whole inside one chunk is handed over as a pointer into that
- * chunk (no copy), one spanning chunks is gathered in a body buffer from the codec's allocator.
+ * chunk (or into the buffer it was decrypted into: no copy), one spanning chunks is gathered in
+ * a body buffer from the codec's allocator.
  * Encoding produces the header and trailer around a payload, so the payload is never copied
  * (obfuscated framings then run all three through the outgoing AES-256-CTR stream). */
 #ifndef MTPROTO_FRAMING_H
@@ -110,11 +111,13 @@ int fr_encode_quick_ack(fr_codec *c, uint32_t token, uint8_t out[4]);
 /* Applies the outgoing obfuscation stream (out may equal in); a plain copy when not obfuscated. */
 int fr_encrypt(fr_codec *c, const uint8_t *in, uint8_t *out, size_t len);
 
-/* Feeds one chunk. When fr_decode_writes_input() is true the chunk is decrypted in place, so
- * it must be writable; otherwise it is only read. Events point into the chunk, so the sink uses
- * them before the chunk goes away. Returns 0 or an error, which sticks: later calls return it. */
-int fr_decode(fr_codec *c, uint8_t *in, size_t len, fr_sink sink, void *ctx);
-int fr_decode_writes_input(const fr_codec *c);
+/* Feeds one chunk, which is only read. When fr_decode_needs_work() is true (obfuscated, or a
+ * server still detecting), work must point at len writable bytes (it may be in itself): the
+ * chunk is decrypted into it and events then point there; otherwise work may be NULL. The sink
+ * uses each event before the chunk and work go away. Returns 0 or an error, which sticks: later
+ * calls return it. */
+int fr_decode(fr_codec *c, const uint8_t *in, size_t len, uint8_t *work, fr_sink sink, void *ctx);
+int fr_decode_needs_work(const fr_codec *c);
 
 /* What the codec speaks: kind is FR_DETECT until a server has read enough. */
 void fr_info(const fr_codec *c, fr_kind *kind, int *obfuscated, int *has_dc_id, int16_t *dc_id);

@@ -187,6 +187,21 @@ ERL_NIF_TERM nif_framing_info(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[
 
 /* ---------------------------------------------------------------- encode */
 
+/* Encrypts header, payload and trailer into out: small frames in one cipher call, large ones
+ * straight from the payload (no copy). */
+#define SEAL_COPY_BELOW 4096
+static int seal_frame(fr_codec *c, const uint8_t *hdr, size_t hl, const uint8_t *payload, size_t len,
+                      const uint8_t *trl, size_t tl, uint8_t *out) {
+    if (len < SEAL_COPY_BELOW) {
+        memcpy(out, hdr, hl);
+        memcpy(out + hl, payload, len);
+        memcpy(out + hl + len, trl, tl);
+        return fr_encrypt(c, out, out, hl + len + tl);
+    }
+    return fr_encrypt(c, hdr, out, hl) || fr_encrypt(c, payload, out + hl, len) ||
+           fr_encrypt(c, trl, out + hl + len, tl);
+}
+
 static ERL_NIF_TERM do_encode(ErlNifEnv *env, const ERL_NIF_TERM argv[]) {
     ErlNifBinary payload, random;
     int quick_ack;
@@ -209,8 +224,7 @@ static ERL_NIF_TERM do_encode(ErlNifEnv *env, const ERL_NIF_TERM argv[]) {
         unsigned char *out = enif_make_new_binary(env, hl + payload.size + tl, &bin);
         if (!out) {
             result = mt_error(env, atom_enomem);
-        } else if (fr_encrypt(res->codec, hdr, out, hl) || fr_encrypt(res->codec, payload.data, out + hl, payload.size) ||
-                   fr_encrypt(res->codec, trl, out + hl + payload.size, tl)) {
+        } else if (seal_frame(res->codec, hdr, hl, payload.data, payload.size, trl, tl, out) != 0) {
             result = fr_err(env, FR_ERR_CRYPTO);
         } else {
             result = mt_ok(env, bin);
@@ -261,10 +275,19 @@ ERL_NIF_TERM nif_framing_encode_quick_ack(ErlNifEnv *env, int argc, const ERL_NI
 typedef struct {
     ErlNifEnv *env;
     framing_res *res;
-    const uint8_t *base;     /* the chunk's bytes as the core sees them */
-    ERL_NIF_TERM base_term;  /* the binary holding them */
+    ErlNifBinary chunk;      /* the chunk as received */
+    ERL_NIF_TERM chunk_term;
+    const uint8_t *work;     /* what it was decrypted into, or NULL */
+    ERL_NIF_TERM work_term;
     ERL_NIF_TERM events;     /* reversed */
 } decode_ctx;
+
+/* A sub-binary of whichever of chunk and work holds data. */
+static ERL_NIF_TERM chunk_part(decode_ctx *ctx, const uint8_t *data, size_t len) {
+    if (ctx->work && data >= ctx->work && data + len <= ctx->work + ctx->chunk.size)
+        return enif_make_sub_binary(ctx->env, ctx->work_term, (size_t)(data - ctx->work), len);
+    return enif_make_sub_binary(ctx->env, ctx->chunk_term, (size_t)(data - ctx->chunk.data), len);
+}
 
 static int decode_sink(void *arg, const fr_event *ev) {
     decode_ctx *ctx = arg;
@@ -282,7 +305,7 @@ static int decode_sink(void *arg, const fr_event *ev) {
             res->has_pending = 0;
             if (offset != 0 || ev->len != whole) bin = enif_make_sub_binary(env, bin, offset, ev->len);
         } else {
-            bin = enif_make_sub_binary(env, ctx->base_term, (size_t)(ev->data - ctx->base), ev->len);
+            bin = chunk_part(ctx, ev->data, ev->len);
         }
         event = ev->quick_ack ? enif_make_tuple3(env, atom_packet, bin, atom_quick_ack)
                               : enif_make_tuple2(env, atom_packet, bin);
@@ -308,18 +331,17 @@ static ERL_NIF_TERM do_decode(ErlNifEnv *env, const ERL_NIF_TERM argv[]) {
     framing_res *res = lock_res(env, argv[0], &exc);
     if (!res) return exc;
 
-    decode_ctx ctx = {env, res, chunk.data, argv[1], enif_make_list(env, 0)};
-    uint8_t *in = chunk.data; /* only read unless fr_decode_writes_input() */
-    if (fr_decode_writes_input(res->codec)) {
-        in = enif_make_new_binary(env, chunk.size, &ctx.base_term); /* mutable until we return */
-        if (!in) {
+    decode_ctx ctx = {env, res, chunk, argv[1], NULL, 0, enif_make_list(env, 0)};
+    uint8_t *work = NULL;
+    if (fr_decode_needs_work(res->codec)) { /* decrypted straight into the binary events share */
+        work = enif_make_new_binary(env, chunk.size, &ctx.work_term); /* mutable until we return */
+        if (!work) {
             enif_mutex_unlock(res->lock);
             return mt_error(env, atom_enomem);
         }
-        memcpy(in, chunk.data, chunk.size);
-        ctx.base = in;
+        ctx.work = work;
     }
-    int r = fr_decode(res->codec, in, chunk.size, decode_sink, &ctx);
+    int r = fr_decode(res->codec, chunk.data, chunk.size, work, decode_sink, &ctx);
     enif_mutex_unlock(res->lock);
     if (r) return fr_err(env, r);
     ERL_NIF_TERM events;

@@ -40,12 +40,13 @@ defmodule MTProto.Transport do
           role: role,
           framing: framing | :detect,
           module: module | nil,
-          rand: (pos_integer -> binary)
+          rand: (pos_integer -> binary),
+          random_pool: binary
         }
 
   @enforce_keys [:ref, :role, :framing, :rand]
   @derive {Inspect, only: [:framing, :role]}
-  defstruct [:ref, :role, :framing, :module, :rand]
+  defstruct [:ref, :role, :framing, :module, :rand, random_pool: <<>>]
 
   @doc "The framing's name, as `new/3` takes it."
   @callback name() :: inner | :full
@@ -53,8 +54,8 @@ defmodule MTProto.Transport do
   @callback obfuscatable?() :: boolean
   @doc "Whether this framing carries quick-ack requests and answers."
   @callback quick_ack?() :: boolean
-  @doc "The random bytes one encoded frame needs (padding), drawn with `rand`."
-  @callback frame_random(rand :: (pos_integer -> binary)) :: binary
+  @doc "How many random bytes one encoded frame needs (padding)."
+  @callback frame_random_bytes() :: non_neg_integer
 
   @modules %{
     abridged: Abridged,
@@ -64,6 +65,9 @@ defmodule MTProto.Transport do
   }
 
   @default_max_packet 16 * 1024 * 1024
+  # Random bytes are drawn this many at a time: one strong_rand_bytes call costs as much as
+  # framing a small packet.
+  @random_pool_size 1024
 
   @doc """
   Opens a transport. Options: `:secret` (16 bytes, obfuscated2 keys as MTProxy mixes them; a
@@ -115,7 +119,7 @@ defmodule MTProto.Transport do
     t = settle(t)
     quick_ack = Keyword.get(opts, :quick_ack, false)
     if quick_ack, do: check_quick_ack!(t, :client)
-    random = if t.module, do: t.module.frame_random(t.rand), else: <<>>
+    {random, t} = take_random(t)
     packet = IO.iodata_to_binary(packet)
 
     case :mtproto_nif.framing_encode(t.ref, packet, quick_ack, random) do
@@ -184,6 +188,24 @@ defmodule MTProto.Transport do
 
   def opened!({:error, reason}, kind),
     do: raise(ArgumentError, "cannot open a #{inspect(kind)} transport: #{inspect(reason)}")
+
+  defp take_random(%__MODULE__{module: nil} = t), do: {<<>>, t}
+
+  defp take_random(%__MODULE__{module: module, random_pool: pool} = t) do
+    case module.frame_random_bytes() do
+      0 ->
+        {<<>>, t}
+
+      n when byte_size(pool) >= n ->
+        <<random::binary-size(n), rest::binary>> = pool
+        {random, %{t | random_pool: rest}}
+
+      n ->
+        pool = t.rand.(@random_pool_size)
+        unless byte_size(pool) >= n, do: raise(ArgumentError, ":rand gave too few bytes")
+        take_random(%{t | random_pool: pool})
+    end
+  end
 
   # A detecting server learns its framing from the first bytes decoded.
   defp settle(%__MODULE__{framing: :detect} = t) do

@@ -14,7 +14,7 @@
 #define FUZZ_MAX_EVENTS 256
 
 typedef struct {
-    const uint8_t *chunk;
+    const uint8_t *chunk, *work; /* what events may point into */
     size_t chunk_len;
     int n;
     uint8_t *data[FUZZ_MAX_EVENTS];
@@ -26,7 +26,9 @@ static int fuzz_sink(void *ctx, const fr_event *ev) {
     fuzz_events *e = ctx;
     if (ev->kind != FR_EV_PACKET) return 0;
     if (ev->len == 0 || ev->len > FUZZ_MAX_PACKET) abort();
-    if (!ev->body && (ev->data < e->chunk || ev->data + ev->len > e->chunk + e->chunk_len)) abort();
+    int in_chunk = ev->data >= e->chunk && ev->data + ev->len <= e->chunk + e->chunk_len;
+    int in_work = e->work && ev->data >= e->work && ev->data + ev->len <= e->work + e->chunk_len;
+    if (!ev->body && !in_chunk && !in_work) abort();
     if (e->n == FUZZ_MAX_EVENTS) {
         free(ev->body);
         return 1;
@@ -73,12 +75,14 @@ static int fuzz_feed(fr_codec *c, const uint8_t *stream, size_t len, unsigned se
         seed = seed * 1103515245u + 12345u;
         size_t n = 1 + (seed >> 16) % (seed & 0x100 ? 7 : 300);
         if (n > len - pos) n = len - pos;
-        uint8_t *chunk = malloc(n);
+        uint8_t *chunk = malloc(n), *work = fr_decode_needs_work(c) ? malloc(n) : NULL;
         memcpy(chunk, stream + pos, n);
         e->chunk = chunk;
+        e->work = work;
         e->chunk_len = n;
-        int r = fr_decode(c, chunk, n, fuzz_sink, e);
+        int r = fr_decode(c, chunk, n, work, fuzz_sink, e);
         free(chunk);
+        free(work);
         if (r) return r;
         pos += n;
     }

@@ -14,5 +14,5 @@ defmodule MTProto.Transport.Abridged do
   @impl true
   def quick_ack?, do: true
   @impl true
-  def frame_random(_rand), do: <<>>
+  def frame_random_bytes, do: 0
 end

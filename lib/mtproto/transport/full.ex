@@ -13,5 +13,5 @@ defmodule MTProto.Transport.Full do
   @impl true
   def quick_ack?, do: false
   @impl true
-  def frame_random(_rand), do: <<>>
+  def frame_random_bytes, do: 0
 end

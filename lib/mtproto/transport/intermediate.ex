@@ -13,5 +13,5 @@ defmodule MTProto.Transport.Intermediate do
   @impl true
   def quick_ack?, do: true
   @impl true
-  def frame_random(_rand), do: <<>>
+  def frame_random_bytes, do: 0
 end

@@ -17,5 +17,5 @@ defmodule MTProto.Transport.PaddedIntermediate do
   def quick_ack?, do: true
   # One byte picks the padding length, the other 15 fill it.
   @impl true
-  def frame_random(rand), do: rand.(16)
+  def frame_random_bytes, do: 16
 end
