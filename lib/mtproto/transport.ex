@@ -57,6 +57,29 @@ defmodule MTProto.Transport do
   @doc "How many random bytes one encoded frame needs (padding)."
   @callback frame_random_bytes() :: non_neg_integer
 
+  @doc """
+  Implements the behaviour from a framing's properties:
+  `use MTProto.Transport, name: :abridged, obfuscatable?: true, quick_ack?: true, frame_random_bytes: 0`.
+  """
+  defmacro __using__(opts) do
+    name = Keyword.fetch!(opts, :name)
+    obfuscatable? = Keyword.fetch!(opts, :obfuscatable?)
+    quick_ack? = Keyword.fetch!(opts, :quick_ack?)
+    random_bytes = Keyword.fetch!(opts, :frame_random_bytes)
+
+    quote do
+      @behaviour MTProto.Transport
+      @impl true
+      def name, do: unquote(name)
+      @impl true
+      def obfuscatable?, do: unquote(obfuscatable?)
+      @impl true
+      def quick_ack?, do: unquote(quick_ack?)
+      @impl true
+      def frame_random_bytes, do: unquote(random_bytes)
+    end
+  end
+
   @modules %{
     abridged: Abridged,
     intermediate: Intermediate,

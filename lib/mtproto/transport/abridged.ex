@@ -5,14 +5,9 @@ defmodule MTProto.Transport.Abridged do
   on. A quick-ack request sets the length byte's high bit (`0xff` for the long form); the
   server answers with the 4 token bytes byte-swapped, so the first has its high bit set.
   """
-  @behaviour MTProto.Transport
-
-  @impl true
-  def name, do: :abridged
-  @impl true
-  def obfuscatable?, do: true
-  @impl true
-  def quick_ack?, do: true
-  @impl true
-  def frame_random_bytes, do: 0
+  use MTProto.Transport,
+    name: :abridged,
+    obfuscatable?: true,
+    quick_ack?: true,
+    frame_random_bytes: 0
 end

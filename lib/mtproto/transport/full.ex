@@ -4,14 +4,9 @@ defmodule MTProto.Transport.Full do
   sequence number (4 bytes LE, counted from 0 in each direction), payload and the CRC32 of all
   that. The decoder checks both the sequence number and the CRC. No quick acks, no obfuscation.
   """
-  @behaviour MTProto.Transport
-
-  @impl true
-  def name, do: :full
-  @impl true
-  def obfuscatable?, do: false
-  @impl true
-  def quick_ack?, do: false
-  @impl true
-  def frame_random_bytes, do: 0
+  use MTProto.Transport,
+    name: :full,
+    obfuscatable?: false,
+    quick_ack?: false,
+    frame_random_bytes: 0
 end

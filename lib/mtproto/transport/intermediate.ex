@@ -4,14 +4,9 @@ defmodule MTProto.Transport.Intermediate do
   length as 4 little-endian bytes. A quick-ack request sets the length's high bit; the server
   answers with the 4-byte little-endian token, high bit set, in place of a length.
   """
-  @behaviour MTProto.Transport
-
-  @impl true
-  def name, do: :intermediate
-  @impl true
-  def obfuscatable?, do: true
-  @impl true
-  def quick_ack?, do: true
-  @impl true
-  def frame_random_bytes, do: 0
+  use MTProto.Transport,
+    name: :intermediate,
+    obfuscatable?: true,
+    quick_ack?: true,
+    frame_random_bytes: 0
 end

@@ -7,15 +7,10 @@ defmodule MTProto.Transport.PaddedIntermediate do
   4-byte transport error is all that fits under 20 bytes. It therefore carries MTProto packets
   only. `:max_padding` bounds what it sends (Telethon's decoder copes with 0..3 only).
   """
-  @behaviour MTProto.Transport
-
-  @impl true
-  def name, do: :padded_intermediate
-  @impl true
-  def obfuscatable?, do: true
-  @impl true
-  def quick_ack?, do: true
-  # One byte picks the padding length, the other 15 fill it.
-  @impl true
-  def frame_random_bytes, do: 16
+  # 16 random bytes per frame: one picks the padding length, the other 15 fill it.
+  use MTProto.Transport,
+    name: :padded_intermediate,
+    obfuscatable?: true,
+    quick_ack?: true,
+    frame_random_bytes: 16
 end
