@@ -163,6 +163,10 @@ void fr_info(const fr_codec *c, fr_kind *kind, int *obfuscated, int *has_dc_id, 
 
 int fr_is_obfuscated(const fr_codec *c) { return c->obfuscated; }
 
+int fr_encode_reads_payload(const fr_codec *c) {
+    return c->obfuscated || c->kind == FR_FULL || c->kind == FR_DETECT;
+}
+
 int fr_decode_needs_work(const fr_codec *c) { return c->obfuscated || c->kind == FR_DETECT; }
 
 /* ---------------------------------------------------------------- encoding */

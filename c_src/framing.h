@@ -122,6 +122,9 @@ int fr_decode_needs_work(const fr_codec *c);
 /* What the codec speaks: kind is FR_DETECT until a server has read enough. */
 void fr_info(const fr_codec *c, fr_kind *kind, int *obfuscated, int *has_dc_id, int16_t *dc_id);
 int fr_is_obfuscated(const fr_codec *c);
+/* 1 when encoding reads the whole payload (obfuscated: encryption; full: CRC32), 0 when it only
+ * frames it. */
+int fr_encode_reads_payload(const fr_codec *c);
 
 const char *fr_error_name(int err);
 

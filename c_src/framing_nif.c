@@ -243,16 +243,21 @@ static ERL_NIF_TERM nif_framing_encode_dirty(ErlNifEnv *env, int argc, const ERL
 }
 
 /* framing_encode(Ref, Payload, QuickAck, Random) -> {ok, IoData} | {error, Reason}.
- * Encrypting or CRC-ing a large payload goes to a dirty CPU scheduler. */
+ * Encrypting or CRC-ing a large payload goes to a dirty CPU scheduler; framing one in plain
+ * abridged or intermediate touches only its header, so it stays here. */
 ERL_NIF_TERM nif_framing_encode(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
     ErlNifBinary payload;
-    framing_res *res;
-    if (!enif_get_resource(env, argv[0], framing_res_type, (void **)&res) ||
-        !enif_inspect_binary(env, argv[1], &payload))
-        return enif_make_badarg(env);
-    if (payload.size > MTPROTO_MAX_BYTES_PER_SLICE)
-        return enif_schedule_nif(env, "framing_encode", ERL_NIF_DIRTY_JOB_CPU_BOUND,
-                                 nif_framing_encode_dirty, argc, argv);
+    ERL_NIF_TERM exc;
+    if (!enif_inspect_binary(env, argv[1], &payload)) return enif_make_badarg(env);
+    if (payload.size > MTPROTO_MAX_BYTES_PER_SLICE) {
+        framing_res *res = lock_res(env, argv[0], &exc);
+        if (!res) return exc;
+        int heavy = fr_encode_reads_payload(res->codec);
+        enif_mutex_unlock(res->lock);
+        if (heavy)
+            return enif_schedule_nif(env, "framing_encode", ERL_NIF_DIRTY_JOB_CPU_BOUND,
+                                     nif_framing_encode_dirty, argc, argv);
+    }
     return do_encode(env, argv);
 }
 

@@ -97,7 +97,8 @@ defmodule MTProto.Transport do
   server with a secret accepts only obfuscated clients), `:dc_id` (client: the signed dc id
   written into the obfuscated2 init, random bytes when absent), `:max_packet` (largest packet
   accepted or sent, default 16 MiB), `:max_padding` (padded intermediate: most padding bytes
-  sent, 0..15, default 15), `:rand` (a `strong_rand_bytes`-like function, for tests).
+  sent, 0..15; default 15 for a client as tdlib sends, 3 for a server since Telethon's decoder
+  copes with 0..3 only), `:rand` (a `strong_rand_bytes`-like function, for tests).
   """
   @spec new(framing | :detect, role, keyword) :: t
   def new(framing, role, opts \\ []) do
@@ -106,7 +107,7 @@ defmodule MTProto.Transport do
         secret: nil,
         dc_id: nil,
         max_packet: @default_max_packet,
-        max_padding: 15,
+        max_padding: default_max_padding(role),
         rand: &:crypto.strong_rand_bytes/1
       )
 
@@ -170,7 +171,13 @@ defmodule MTProto.Transport do
     encode(t, <<code::little-signed-32>>)
   end
 
-  @doc "Feeds received bytes; returns the events they complete. Errors are final."
+  @doc """
+  Feeds received bytes; returns the events they complete. Errors are final (later calls return
+  the same one): `:packet_too_large`, `:bad_length`, `:bad_crc`, `:bad_seqno` (full),
+  `:bad_padding` (padded), `:bad_tag` (not this framing's first bytes), `:unknown_framing` (a
+  detecting server got HTTP, TLS...), `:unknown_protocol_tag` (an obfuscated2 init naming no
+  framing, or keyed with another secret), `:protocol_tag_mismatch`, `:secret_required`.
+  """
   @spec decode(t, iodata) :: {:ok, [event], t} | {:error, atom, t}
   def decode(%__MODULE__{} = t, chunk) do
     case :mtproto_nif.framing_decode(t.ref, IO.iodata_to_binary(chunk)) do
@@ -189,6 +196,9 @@ defmodule MTProto.Transport do
     {_kind, _obfuscated, dc_id} = :mtproto_nif.framing_info(ref)
     dc_id
   end
+
+  defp default_max_padding(:server), do: 3
+  defp default_max_padding(_client), do: 15
 
   @doc false
   @spec open_codec(atom, role, boolean, keyword, binary) :: {:ok, reference} | {:error, atom}

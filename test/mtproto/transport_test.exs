@@ -226,6 +226,14 @@ defmodule MTProto.TransportTest do
     {_, t} = Transport.start(t)
     {frames, _} = frames(t, List.duplicate(packet, 50))
     assert Enum.all?(frames, fn <<n::little-32, _::binary>> -> (n - 40) in 0..3 end)
+
+    # a client pads up to 15 by default, a server up to 3
+    {_, t} = Transport.start(Transport.new(:padded_intermediate, :client))
+    {frames, _} = frames(t, List.duplicate(packet, 200))
+    paddings = Enum.map(frames, fn <<n::little-32, _::binary>> -> n - 40 end)
+    assert Enum.max(paddings) > 3 and Enum.all?(paddings, &(&1 in 0..15))
+    {frames, _} = frames(server_for(:padded_intermediate), List.duplicate(packet, 200))
+    assert Enum.all?(frames, fn <<n::little-32, _::binary>> -> (n - 40) in 0..3 end)
   end
 
   test "full: length, sequence number from 0, payload, CRC32 (as :erlang.crc32 computes it)" do
@@ -520,8 +528,8 @@ defmodule MTProto.TransportTest do
       up = packets(4) ++ [encrypted_packet(40)]
       down = packets(3)
       framing = unquote(Macro.escape(framing))
-      # Telethon's padded decoder strips len % 4 bytes only, so it gets at most 3 padding bytes.
-      server = server_for(:detect, max_padding: 3)
+      # Telethon's padded decoder strips len % 4 bytes only: a server sends 0..3 by default.
+      server = server_for(:detect)
 
       received =
         telethon(unquote(name), [], up, fn stream ->

@@ -5,7 +5,8 @@ defmodule MTProto.Transport.PaddedIntermediate do
   0..15 padding bytes (as the spec allows) and finds the packet's end from the MTProto packet
   itself: an unencrypted message states its length, an encrypted one is 24 + 16k bytes, and a
   4-byte transport error is all that fits under 20 bytes. It therefore carries MTProto packets
-  only. `:max_padding` bounds what it sends (Telethon's decoder copes with 0..3 only).
+  only. `:max_padding` bounds what it sends: 15 for a client, 3 for a server by default (Telethon's
+  decoder copes with 0..3 only).
   """
   # 16 random bytes per frame: one picks the padding length, the other 15 fill it.
   use MTProto.Transport,
