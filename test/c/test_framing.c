@@ -115,9 +115,12 @@ static int feed(fr_codec *c, const uint8_t *stream, size_t len, size_t step, eve
         int r = fr_decode(c, chunk, n, work, collect, e);
         if (work != chunk) free(work);
         free(chunk);
-        CHECK(e->stray == 0);
-        if (r) return r;
+        if (r) {
+            CHECK(e->stray == 0);
+            return r;
+        }
     }
+    CHECK(e->stray == 0);
     return 0;
 }
 
