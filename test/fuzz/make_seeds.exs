@@ -18,6 +18,7 @@ write.("msg_decrypt", [client, server, server_tail, :crypto.strong_rand_bytes(76
 
 key = File.read!("test/fuzz/rsa_test_key.pem")
 inner = :crypto.strong_rand_bytes(96)
+
 write.("rsa_decrypt", [
   Crypto.rsa_pad_encrypt(inner, key),
   Crypto.rsa_legacy_encrypt(inner, key),
@@ -26,11 +27,20 @@ write.("rsa_decrypt", [
 
 telegram = File.read!("test/vectors/telegram_2013_public_key.pem")
 [entry] = :public_key.pem_decode(telegram)
-spki = :public_key.pem_encode([:public_key.pem_entry_encode(:SubjectPublicKeyInfo, :public_key.pem_entry_decode(entry))])
+
+spki =
+  :public_key.pem_encode([
+    :public_key.pem_entry_encode(:SubjectPublicKeyInfo, :public_key.pem_entry_decode(entry))
+  ])
+
 write.("rsa_pem", [telegram, spki, key, binary_part(telegram, 0, 200)])
 
 samples = MTProto.Test.CryptoReference.samples()
 g_a = binary_part(samples.answer, 304, 256)
-write.("dh_params", [<<3, 1, 0>> <> Crypto.dh_prime() <> g_a, <<2, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9>>])
+
+write.("dh_params", [
+  <<3, 1, 0>> <> Crypto.dh_prime() <> g_a,
+  <<2, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9>>
+])
 
 write.("pq", [samples.pq, <<0, 0, 0, 0, 0, 0, 0, 15>>, <<255, 255, 255, 255, 255, 255, 255, 255>>])

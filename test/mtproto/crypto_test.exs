@@ -267,8 +267,8 @@ defmodule MTProto.CryptoTest do
 
       assert answer == s.answer
 
-      <<_::binary-36, 2::little-32, 254, 256::little-24, dh_prime::binary-256, 254,
-        256::little-24, g_a::binary-256, _time::binary-4>> = answer
+      <<_::binary-36, 2::little-32, 254, 256::little-24, dh_prime::binary-256, 254, 256::little-24,
+        g_a::binary-256, _time::binary-4>> = answer
 
       assert dh_prime == Crypto.dh_prime()
       assert Crypto.dh_check_prime(dh_prime, 2) == {:error, :g_not_generator}

@@ -95,14 +95,12 @@ defmodule MTProto.Test.CryptoReference do
 
   @doc "RSA_PAD, undone as the spec builds it: {:ok, data_with_padding} | :error."
   def rsa_pad_decrypt(encrypted, private_pem) do
-    <<temp_key_xor::binary-32, aes_encrypted::binary-224>> =
-      rsa_raw_decrypt(encrypted, private_pem)
+    <<temp_key_xor::binary-32, aes_encrypted::binary-224>> = rsa_raw_decrypt(encrypted, private_pem)
 
     temp_key = :crypto.exor(temp_key_xor, sha256(aes_encrypted))
     <<reversed::binary-192, hash::binary-32>> = ige_decrypt(aes_encrypted, temp_key, <<0::256>>)
 
-    data_with_padding =
-      reversed |> :binary.bin_to_list() |> Enum.reverse() |> :binary.list_to_bin()
+    data_with_padding = reversed |> :binary.bin_to_list() |> Enum.reverse() |> :binary.list_to_bin()
 
     if sha256(temp_key <> data_with_padding) == hash, do: {:ok, data_with_padding}, else: :error
   end
