@@ -71,6 +71,27 @@ defmodule MTProto.Message do
 
   def decode_plaintext(_), do: {:error, :bad_header}
 
+  @doc """
+  An unencrypted message (the handshake's): `auth_key_id = 0`, msg_id, length, body.
+  """
+  @spec encode_plain(integer(), iodata()) :: binary()
+  def encode_plain(msg_id, body) do
+    body = IO.iodata_to_binary(body)
+    <<0::64, msg_id::little-signed-64, byte_size(body)::little-32, body::binary>>
+  end
+
+  @doc """
+  Splits an unencrypted message into msg_id and body. The auth_key_id must be 0 and the length
+  field must match the rest of the packet exactly.
+  """
+  @spec decode_plain(binary()) ::
+          {:ok, integer(), binary()} | {:error, :not_plain | :bad_header}
+  def decode_plain(<<0::64, msg_id::little-signed-64, len::little-32, body::binary-size(len)>>),
+    do: {:ok, msg_id, body}
+
+  def decode_plain(<<0::64, _::binary>>), do: {:error, :bad_header}
+  def decode_plain(_), do: {:error, :not_plain}
+
   @doc "The constructor id a body starts with, as an unsigned integer."
   @spec constructor(binary()) :: {:ok, non_neg_integer()} | :error
   def constructor(<<id::little-32, _::binary>>), do: {:ok, id}

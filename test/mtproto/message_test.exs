@@ -99,4 +99,13 @@ defmodule MTProto.MessageTest do
 
     assert :proper.quickcheck(prop, [:quiet, numtests: 2000]) == true
   end
+
+  test "unencrypted messages: auth_key_id 0, msg_id, exact length" do
+    bin = Message.encode_plain(0x5E0B800000000004, @ping)
+    assert bin == <<0::64, 4, 0, 0, 0, 0, 0x80, 0x0B, 0x5E, 12::little-32>> <> @ping
+    assert Message.decode_plain(bin) == {:ok, 0x5E0B800000000004, @ping}
+    assert Message.decode_plain(bin <> <<0>>) == {:error, :bad_header}
+    assert Message.decode_plain(binary_part(bin, 0, 20)) == {:error, :bad_header}
+    assert Message.decode_plain(<<1::64>> <> binary_part(bin, 8, 24)) == {:error, :not_plain}
+  end
 end
