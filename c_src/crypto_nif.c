@@ -234,11 +234,14 @@ static int get_x(ErlNifEnv *env, ERL_NIF_TERM sender, int *x) {
 }
 
 /* encrypt_message(AuthKey, Sender, Plaintext, Random): Random is MSG_PADDING_RANDOM_BYTES
- * random bytes that choose the padding length and fill the padding. */
-static ERL_NIF_TERM encrypt_message_dirty(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+ * random bytes that choose the padding length and fill the padding. With want_token the result
+ * is {Packet, QuickAckToken}. */
+static ERL_NIF_TERM encrypt_message_impl(ErlNifEnv *env, const ERL_NIF_TERM argv[],
+                                         int want_token) {
     ErlNifBinary key, plain, random;
     int x;
     unsigned char *out;
+    uint32_t token = 0;
     if (!crypto_arg_sized(env, argv[0], MSG_AUTH_KEY_BYTES, &key) || !get_x(env, argv[1], &x) ||
         !crypto_arg_bytes(env, argv[2], &plain) ||
         !crypto_arg_sized(env, argv[3], MSG_PADDING_RANDOM_BYTES, &random))
@@ -246,15 +249,31 @@ static ERL_NIF_TERM encrypt_message_dirty(ErlNifEnv *env, int argc, const ERL_NI
     size_t pad_len = msg_padding_choice(plain.size, random.data);
     ERL_NIF_TERM result = mt_new_binary(env, MSG_OUTER_BYTES + plain.size + pad_len, &out);
     if (!out) return enif_raise_exception(env, atom_enomem);
-    if (msg_encrypt(key.data, x, plain.data, plain.size, random.data + 1, pad_len, out) != MSG_OK)
+    if (msg_encrypt(key.data, x, plain.data, plain.size, random.data + 1, pad_len, out,
+                    &token) != MSG_OK)
         return enif_raise_exception(env, atom_enomem);
     crypto_consume(env, plain.size);
-    return result;
+    return want_token ? enif_make_tuple2(env, result, enif_make_uint(env, token)) : result;
+}
+
+static ERL_NIF_TERM encrypt_message_dirty(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    return encrypt_message_impl(env, argv, 0);
+}
+
+static ERL_NIF_TERM encrypt_message_token_dirty(ErlNifEnv *env, int argc,
+                                                const ERL_NIF_TERM argv[]) {
+    return encrypt_message_impl(env, argv, 1);
 }
 
 ERL_NIF_TERM nif_encrypt_message(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
     RUN_SIZED(env, "encrypt_message", arg_size(env, argv[2]), encrypt_message_dirty, argc, argv,
               encrypt_message_dirty(env, argc, argv));
+}
+
+ERL_NIF_TERM nif_encrypt_message_quick_ack(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    RUN_SIZED(env, "encrypt_message_quick_ack", arg_size(env, argv[2]),
+              encrypt_message_token_dirty, argc, argv,
+              encrypt_message_token_dirty(env, argc, argv));
 }
 
 static ERL_NIF_TERM msg_error(ErlNifEnv *env, msg_status st) {
@@ -268,11 +287,14 @@ static ERL_NIF_TERM msg_error(ErlNifEnv *env, msg_status st) {
     }
 }
 
-/* decrypt_message(AuthKey, Sender, Packet) -> {ok, HeaderAndBody} | {error, Reason} */
-static ERL_NIF_TERM decrypt_message_dirty(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+/* decrypt_message(AuthKey, Sender, Packet) -> {ok, HeaderAndBody} | {error, Reason}; with
+ * want_token {ok, HeaderAndBody, QuickAckToken}. */
+static ERL_NIF_TERM decrypt_message_impl(ErlNifEnv *env, const ERL_NIF_TERM argv[],
+                                         int want_token) {
     ErlNifBinary key, packet, out;
     int x;
     size_t plain_len = 0;
+    uint32_t token = 0;
     if (!crypto_arg_sized(env, argv[0], MSG_AUTH_KEY_BYTES, &key) || !get_x(env, argv[1], &x) ||
         !crypto_arg_bytes(env, argv[2], &packet))
         return enif_make_badarg(env);
@@ -280,7 +302,8 @@ static ERL_NIF_TERM decrypt_message_dirty(ErlNifEnv *env, int argc, const ERL_NI
         return mt_error(env, atom_bad_length);
     if (!enif_alloc_binary(packet.size - MSG_OUTER_BYTES, &out))
         return enif_raise_exception(env, atom_enomem);
-    msg_status st = msg_decrypt(key.data, x, packet.data, packet.size, out.data, &plain_len);
+    msg_status st =
+        msg_decrypt(key.data, x, packet.data, packet.size, out.data, &plain_len, &token);
     crypto_consume(env, packet.size);
     if (st != MSG_OK) {
         enif_release_binary(&out);
@@ -290,12 +313,29 @@ static ERL_NIF_TERM decrypt_message_dirty(ErlNifEnv *env, int argc, const ERL_NI
         enif_release_binary(&out);
         return enif_raise_exception(env, atom_enomem);
     }
-    return mt_ok(env, enif_make_binary(env, &out));
+    ERL_NIF_TERM plain = enif_make_binary(env, &out);
+    if (!want_token) return mt_ok(env, plain);
+    return enif_make_tuple3(env, atom_ok, plain, enif_make_uint(env, token));
+}
+
+static ERL_NIF_TERM decrypt_message_dirty(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    return decrypt_message_impl(env, argv, 0);
+}
+
+static ERL_NIF_TERM decrypt_message_token_dirty(ErlNifEnv *env, int argc,
+                                                const ERL_NIF_TERM argv[]) {
+    return decrypt_message_impl(env, argv, 1);
 }
 
 ERL_NIF_TERM nif_decrypt_message(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
     RUN_SIZED(env, "decrypt_message", arg_size(env, argv[2]), decrypt_message_dirty, argc, argv,
               decrypt_message_dirty(env, argc, argv));
+}
+
+ERL_NIF_TERM nif_decrypt_message_quick_ack(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    RUN_SIZED(env, "decrypt_message_quick_ack", arg_size(env, argv[2]),
+              decrypt_message_token_dirty, argc, argv,
+              decrypt_message_token_dirty(env, argc, argv));
 }
 
 /* ---- load ---- */

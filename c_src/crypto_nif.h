@@ -25,6 +25,8 @@
     {"tmp_aes_key_iv", 2, nif_tmp_aes_key_iv, 0},                     \
     {"encrypt_message", 4, nif_encrypt_message, 0},                   \
     {"decrypt_message", 3, nif_decrypt_message, 0},                   \
+    {"encrypt_message_quick_ack", 4, nif_encrypt_message_quick_ack, 0}, \
+    {"decrypt_message_quick_ack", 3, nif_decrypt_message_quick_ack, 0}, \
     CRYPTO_HANDSHAKE_NIF_FUNCS
 
 ERL_NIF_TERM nif_aes_ige_encrypt(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
@@ -40,6 +42,8 @@ ERL_NIF_TERM nif_new_nonce_hash(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
 ERL_NIF_TERM nif_tmp_aes_key_iv(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 ERL_NIF_TERM nif_encrypt_message(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 ERL_NIF_TERM nif_decrypt_message(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
+ERL_NIF_TERM nif_encrypt_message_quick_ack(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
+ERL_NIF_TERM nif_decrypt_message_quick_ack(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 
 /* Called once from load() and upgrade(): create atoms and resource types (ERL_NIF_RT_CREATE |
  * ERL_NIF_RT_TAKEOVER). load_info is #{abi => Int, priv_dir => Binary}. Returns 0 on success. */

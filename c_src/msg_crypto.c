@@ -20,10 +20,14 @@ size_t msg_padding_choice(size_t plain_len, const uint8_t random[MSG_PADDING_RAN
 }
 
 int msg_key_compute(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], int x, const uint8_t *data,
-                    size_t len, uint8_t msg_key[16]) {
+                    size_t len, uint8_t msg_key[16], uint32_t *quick_ack) {
     uint8_t digest[DIGEST_SHA256_BYTES];
     int rc = digest3(DIGEST_SHA256, auth_key + 88 + x, 32, data, len, NULL, 0, digest);
     if (rc == 0) memcpy(msg_key, digest + 8, 16);
+    if (rc == 0 && quick_ack)
+        *quick_ack = ((uint32_t)digest[0] | (uint32_t)digest[1] << 8 | (uint32_t)digest[2] << 16 |
+                      (uint32_t)digest[3] << 24) |
+                     0x80000000u;
     OPENSSL_cleanse(digest, sizeof digest);
     return rc;
 }
@@ -50,7 +54,8 @@ done:
 static int valid_x(int x) { return x == MSG_X_CLIENT || x == MSG_X_SERVER; }
 
 msg_status msg_encrypt(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], int x, const uint8_t *plain,
-                       size_t plain_len, const uint8_t *padding, size_t pad_len, uint8_t *out) {
+                       size_t plain_len, const uint8_t *padding, size_t pad_len, uint8_t *out,
+                       uint32_t *quick_ack) {
     uint8_t key[32], iv[32];
     msg_status st = MSG_ERR_INTERNAL;
     if (!valid_x(x)) return MSG_ERR_INTERNAL;
@@ -60,7 +65,7 @@ msg_status msg_encrypt(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], int x, const 
     memcpy(body, plain, plain_len);
     memcpy(body + plain_len, padding, pad_len);
     if (auth_key_id(auth_key, out) != 0) goto done;
-    if (msg_key_compute(auth_key, x, body, plain_len + pad_len, out + 8) != 0) goto done;
+    if (msg_key_compute(auth_key, x, body, plain_len + pad_len, out + 8, quick_ack) != 0) goto done;
     if (msg_kdf(auth_key, out + 8, x, key, iv) != 0) goto done;
     if (aes_ige_encrypt(key, iv, body, body, plain_len + pad_len) != 0) goto done;
     st = MSG_OK;
@@ -75,7 +80,7 @@ static uint32_t read_le32(const uint8_t *p) {
 }
 
 msg_status msg_decrypt(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], int x, const uint8_t *packet,
-                       size_t len, uint8_t *out, size_t *plain_len) {
+                       size_t len, uint8_t *out, size_t *plain_len, uint32_t *quick_ack) {
     uint8_t id[8], key[32], iv[32], expected[16];
     msg_status st = MSG_ERR_INTERNAL;
     if (!valid_x(x)) return MSG_ERR_INTERNAL;
@@ -89,7 +94,7 @@ msg_status msg_decrypt(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], int x, const 
     size_t total = len - MSG_OUTER_BYTES;
     if (msg_kdf(auth_key, msg_key, x, key, iv) != 0) goto done;
     if (aes_ige_decrypt(key, iv, packet + MSG_OUTER_BYTES, out, total) != 0) goto done;
-    if (msg_key_compute(auth_key, x, out, total, expected) != 0) goto done;
+    if (msg_key_compute(auth_key, x, out, total, expected, quick_ack) != 0) goto done;
     /* Security guidelines: msg_key first, in constant time, before looking at the contents. */
     if (CRYPTO_memcmp(expected, msg_key, 16) != 0) {
         st = MSG_ERR_MSG_KEY;

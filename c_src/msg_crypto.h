@@ -38,24 +38,29 @@ size_t msg_padding_length(size_t plain_len, unsigned extra_blocks);
 #define MSG_PADDING_RANDOM_BYTES (1 + 27 + 3 * 16)
 size_t msg_padding_choice(size_t plain_len, const uint8_t random[MSG_PADDING_RANDOM_BYTES]);
 
-/* msg_key over data (plaintext + padding). Returns 0 or -1. */
+/* msg_key over data (plaintext + padding). Returns 0 or -1. When quick_ack is not NULL it also
+ * gets the quick-ack token of the same hash (core.telegram.org/mtproto/mtproto-transports): the
+ * first 4 bytes of msg_key_large read little-endian, with the high bit set. */
 int msg_key_compute(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], int x, const uint8_t *data,
-                    size_t len, uint8_t msg_key[16]);
+                    size_t len, uint8_t msg_key[16], uint32_t *quick_ack);
 
 /* aes_key and aes_iv from auth_key and msg_key. Returns 0 or -1. */
 int msg_kdf(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], const uint8_t msg_key[16], int x,
             uint8_t aes_key[32], uint8_t aes_iv[32]);
 
 /* Writes MSG_OUTER_BYTES + plain_len + pad_len bytes to out (which must not overlap the inputs).
- * pad_len must be 12..1024 with (plain_len + pad_len) % 16 == 0, else MSG_ERR_PADDING. */
+ * pad_len must be 12..1024 with (plain_len + pad_len) % 16 == 0, else MSG_ERR_PADDING.
+ * quick_ack (may be NULL) gets the message's quick-ack token. */
 msg_status msg_encrypt(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], int x, const uint8_t *plain,
-                       size_t plain_len, const uint8_t *padding, size_t pad_len, uint8_t *out);
+                       size_t plain_len, const uint8_t *padding, size_t pad_len, uint8_t *out,
+                       uint32_t *quick_ack);
 
 /* Checks and decrypts packet (len bytes) into out, which has room for len - MSG_OUTER_BYTES
  * bytes. On MSG_OK, out holds the header and message_data (*plain_len = 32 + data length),
  * followed by the padding. The msg_key check runs, in constant time, before any check of the
- * decrypted contents; on failure out is wiped. */
+ * decrypted contents; on failure out is wiped. quick_ack (may be NULL) gets the token the
+ * receiver answers a quick-ack request with. */
 msg_status msg_decrypt(const uint8_t auth_key[MSG_AUTH_KEY_BYTES], int x, const uint8_t *packet,
-                       size_t len, uint8_t *out, size_t *plain_len);
+                       size_t len, uint8_t *out, size_t *plain_len, uint32_t *quick_ack);
 
 #endif

@@ -13,6 +13,8 @@ new_nonce_hash(_NewNonce, _AuthKey, _N) -> erlang:nif_error(not_loaded).
 tmp_aes_key_iv(_NewNonce, _ServerNonce) -> erlang:nif_error(not_loaded).
 encrypt_message(_AuthKey, _Sender, _Plaintext, _Random) -> erlang:nif_error(not_loaded).
 decrypt_message(_AuthKey, _Sender, _Packet) -> erlang:nif_error(not_loaded).
+encrypt_message_quick_ack(_AuthKey, _Sender, _Plaintext, _Random) -> erlang:nif_error(not_loaded).
+decrypt_message_quick_ack(_AuthKey, _Sender, _Packet) -> erlang:nif_error(not_loaded).
 factorize(_PQ) -> erlang:nif_error(not_loaded).
 dh_check_prime(_P, _G) -> erlang:nif_error(not_loaded).
 dh_check_range(_GX, _P) -> erlang:nif_error(not_loaded).

@@ -101,6 +101,33 @@ defmodule MTProto.Crypto do
   def decrypt_message(auth_key, sender, packet),
     do: :mtproto_nif.decrypt_message(auth_key, sender, packet)
 
+  @typedoc """
+  A quick-ack token (core.telegram.org/mtproto/mtproto-transports): the first 4 bytes of
+  `SHA256(auth_key[88+x, 32) <> plaintext <> padding)` read little-endian, with the high bit
+  set; the value `MTProto.Transport` frames and parses.
+  """
+  @type quick_ack_token :: 0x80000000..0xFFFFFFFF
+
+  @doc """
+  `encrypt_message/4` that also returns the quick-ack token the receiver will answer with, so a
+  sender that asks for a quick ack can match the answer to the message.
+  """
+  @spec encrypt_message_quick_ack(auth_key(), sender(), iodata(), rand_fun()) ::
+          {binary(), quick_ack_token()}
+  def encrypt_message_quick_ack(auth_key, sender, plaintext, rand_fun \\ @default_rand) do
+    random = random!(rand_fun, @padding_random_bytes)
+    :mtproto_nif.encrypt_message_quick_ack(auth_key, sender, plaintext, random)
+  end
+
+  @doc """
+  `decrypt_message/3` that also returns the quick-ack token of the message (computed from the
+  same hash as the msg_key check, so it costs nothing extra), for a receiver asked for a quick ack.
+  """
+  @spec decrypt_message_quick_ack(auth_key(), sender(), binary()) ::
+          {:ok, binary(), quick_ack_token()} | {:error, atom()}
+  def decrypt_message_quick_ack(auth_key, sender, packet),
+    do: :mtproto_nif.decrypt_message_quick_ack(auth_key, sender, packet)
+
   ## Handshake hashes
 
   @doc "auth_key_id: the 64 lower-order bits of SHA1(auth_key), the 8 bytes as on the wire."

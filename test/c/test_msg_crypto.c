@@ -42,8 +42,14 @@ static void check_kdf(void) {
     for (int x = 0; x <= 8; x += 8) {
         memcpy(data, auth_key + 88 + x, 32);
         SHA256(data, sizeof data, digest);
-        CHECK(msg_key_compute(auth_key, x, data + 32, 64, mk) == 0);
+        CHECK(msg_key_compute(auth_key, x, data + 32, 64, mk, NULL) == 0);
         CHECK_MEM(mk, digest + 8, 16);
+        /* quick-ack token: the first 4 bytes of the same hash, little-endian, high bit set */
+        uint32_t token = 0;
+        CHECK(msg_key_compute(auth_key, x, data + 32, 64, mk, &token) == 0);
+        uint32_t want = (uint32_t)digest[0] | (uint32_t)digest[1] << 8 |
+                        (uint32_t)digest[2] << 16 | (uint32_t)(digest[3] | 0x80) << 24;
+        CHECK(token == want);
     }
 }
 
@@ -62,8 +68,10 @@ static msg_status encrypt_decrypt(int x_enc, int x_dec, size_t body_len, unsigne
     unsigned char plain[4096], pad[1024], packet[24 + 4096 + 1024], out[4096 + 1024];
     size_t len = make_plain(plain, body_len), pad_len = msg_padding_length(len, extra), got = 0;
     test_random(pad, pad_len);
-    CHECK(msg_encrypt(auth_key, x_enc, plain, len, pad, pad_len, packet) == MSG_OK);
-    msg_status st = msg_decrypt(auth_key, x_dec, packet, 24 + len + pad_len, out, &got);
+    uint32_t sent_token = 0, got_token = 0;
+    CHECK(msg_encrypt(auth_key, x_enc, plain, len, pad, pad_len, packet, &sent_token) == MSG_OK);
+    msg_status st = msg_decrypt(auth_key, x_dec, packet, 24 + len + pad_len, out, &got, &got_token);
+    if (st == MSG_OK) CHECK(sent_token == got_token && (sent_token & 0x80000000u));
     if (st == MSG_OK) {
         CHECK(got == len);
         CHECK_MEM(out, plain, len);
@@ -91,12 +99,12 @@ static void padding_lengths(void) {
             CHECK(extra > 0 || pad < 28);
         }
     unsigned char plain[64] = {0}, pad[1040] = {0}, out[24 + 64 + 1040];
-    CHECK(msg_encrypt(auth_key, 0, plain, 37, pad, 12, out) == MSG_ERR_PADDING); /* 49 % 16 */
-    CHECK(msg_encrypt(auth_key, 0, plain, 36, pad, 12, out) == MSG_OK);
-    CHECK(msg_encrypt(auth_key, 0, plain, 36, pad, 28, out) == MSG_OK);
-    CHECK(msg_encrypt(auth_key, 0, plain, 36, pad, 11, out) == MSG_ERR_PADDING);
-    CHECK(msg_encrypt(auth_key, 0, plain, 36, pad, 1036, out) == MSG_ERR_PADDING);
-    CHECK(msg_encrypt(auth_key, 0, plain, 32, pad, 0, out) == MSG_ERR_PADDING);
+    CHECK(msg_encrypt(auth_key, 0, plain, 37, pad, 12, out, NULL) == MSG_ERR_PADDING); /* 49 % 16 */
+    CHECK(msg_encrypt(auth_key, 0, plain, 36, pad, 12, out, NULL) == MSG_OK);
+    CHECK(msg_encrypt(auth_key, 0, plain, 36, pad, 28, out, NULL) == MSG_OK);
+    CHECK(msg_encrypt(auth_key, 0, plain, 36, pad, 11, out, NULL) == MSG_ERR_PADDING);
+    CHECK(msg_encrypt(auth_key, 0, plain, 36, pad, 1036, out, NULL) == MSG_ERR_PADDING);
+    CHECK(msg_encrypt(auth_key, 0, plain, 32, pad, 0, out, NULL) == MSG_ERR_PADDING);
 }
 
 static void every_bit_flipped(void) {
@@ -104,16 +112,16 @@ static void every_bit_flipped(void) {
     size_t len = make_plain(plain, 100), pad_len = msg_padding_length(len, 1), got;
     size_t total = 24 + len + pad_len;
     test_random(pad, pad_len);
-    CHECK(msg_encrypt(auth_key, 0, plain, len, pad, pad_len, packet) == MSG_OK);
+    CHECK(msg_encrypt(auth_key, 0, plain, len, pad, pad_len, packet, NULL) == MSG_OK);
     int rejected = 0;
     for (size_t bit = 0; bit < total * 8; bit++) {
         packet[bit / 8] ^= (unsigned char)(1u << (bit % 8));
-        msg_status st = msg_decrypt(auth_key, 0, packet, total, out, &got);
+        msg_status st = msg_decrypt(auth_key, 0, packet, total, out, &got, NULL);
         rejected += st == (bit < 64 ? MSG_ERR_AUTH_KEY_ID : MSG_ERR_MSG_KEY);
         packet[bit / 8] ^= (unsigned char)(1u << (bit % 8));
     }
     CHECK(rejected == (int)(total * 8));
-    CHECK(msg_decrypt(auth_key, 0, packet, total, out, &got) == MSG_OK);
+    CHECK(msg_decrypt(auth_key, 0, packet, total, out, &got, NULL) == MSG_OK);
 }
 
 /* Messages with a valid msg_key but a bad header, built with the encryptor. */
@@ -126,8 +134,8 @@ static msg_status with_length_field(uint32_t data_len, size_t body_len, size_t p
     /* pad_len may be outside 12..1024 here: encrypt the padded plaintext as one piece */
     memcpy(plain + len, pad, pad_len);
     CHECK(msg_encrypt(auth_key, 0, plain, len + pad_len - 16, plain + len + pad_len - 16, 16,
-                      packet) == MSG_OK || (len + pad_len) % 16 != 0);
-    return msg_decrypt(auth_key, 0, packet, 24 + len + pad_len, out, &got);
+                      packet, NULL) == MSG_OK || (len + pad_len) % 16 != 0);
+    return msg_decrypt(auth_key, 0, packet, 24 + len + pad_len, out, &got, NULL);
 }
 
 static void header_checks(void) {
@@ -148,12 +156,12 @@ static void outer_checks(void) {
     unsigned char packet[24 + 64] = {0}, out[64];
     size_t got;
     CHECK(auth_key_id(auth_key, packet) == 0);
-    CHECK(msg_decrypt(auth_key, 0, packet, 24 + 32, out, &got) == MSG_ERR_LENGTH);
-    CHECK(msg_decrypt(auth_key, 0, packet, 24 + 47, out, &got) == MSG_ERR_LENGTH);
-    CHECK(msg_decrypt(auth_key, 0, packet, 0, out, &got) == MSG_ERR_LENGTH);
-    CHECK(msg_decrypt(auth_key, 0, packet, 24 + 48, out, &got) == MSG_ERR_MSG_KEY);
+    CHECK(msg_decrypt(auth_key, 0, packet, 24 + 32, out, &got, NULL) == MSG_ERR_LENGTH);
+    CHECK(msg_decrypt(auth_key, 0, packet, 24 + 47, out, &got, NULL) == MSG_ERR_LENGTH);
+    CHECK(msg_decrypt(auth_key, 0, packet, 0, out, &got, NULL) == MSG_ERR_LENGTH);
+    CHECK(msg_decrypt(auth_key, 0, packet, 24 + 48, out, &got, NULL) == MSG_ERR_MSG_KEY);
     packet[0] ^= 1;
-    CHECK(msg_decrypt(auth_key, 0, packet, 24 + 48, out, &got) == MSG_ERR_AUTH_KEY_ID);
+    CHECK(msg_decrypt(auth_key, 0, packet, 24 + 48, out, &got, NULL) == MSG_ERR_AUTH_KEY_ID);
 }
 
 int main(void) {

@@ -13,7 +13,7 @@ static void check(const uint8_t *packet, size_t len, int x) {
     size_t plain_len = 0;
     uint8_t *out = malloc(len > MSG_OUTER_BYTES ? len - MSG_OUTER_BYTES : 1);
     if (!out) return;
-    msg_status st = msg_decrypt(auth_key, x, packet, len, out, &plain_len);
+    msg_status st = msg_decrypt(auth_key, x, packet, len, out, &plain_len, NULL);
     if (st == MSG_OK && (plain_len < 32 || plain_len + 12 > len - MSG_OUTER_BYTES)) abort();
     free(out);
 }
@@ -42,9 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint8_t *enc = malloc(MSG_OUTER_BYTES + plain_len + pad), *dec = malloc(plain_len + pad);
         size_t got = 0;
         if (enc && dec &&
-            msg_encrypt(auth_key, MSG_X_CLIENT, plain, plain_len, random + 1, pad, enc) == MSG_OK) {
+            msg_encrypt(auth_key, MSG_X_CLIENT, plain, plain_len, random + 1, pad, enc, NULL) == MSG_OK) {
             msg_status st = msg_decrypt(auth_key, MSG_X_CLIENT, enc, MSG_OUTER_BYTES + plain_len + pad,
-                                        dec, &got);
+                                        dec, &got, NULL);
             /* decryption must give back the bytes, whatever the header claims */
             if (st == MSG_OK && memcmp(dec, plain, got < plain_len ? got : plain_len) != 0) abort();
             if (st == MSG_ERR_MSG_KEY || st == MSG_ERR_AUTH_KEY_ID) abort();

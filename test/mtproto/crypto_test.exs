@@ -174,6 +174,28 @@ defmodule MTProto.CryptoTest do
       end
     end
 
+    test "quick-ack tokens: the sender's and the receiver's agree with the spec's formula" do
+      for sender <- [:client, :server], words <- [0, 1, 7, 300] do
+        auth_key = rand(256)
+        plain = plaintext(rand(4 * words))
+        {packet, token} = Crypto.encrypt_message_quick_ack(auth_key, sender, plain)
+        {:ok, with_padding} = CryptoReference.decrypt_message(auth_key, sender, packet)
+        x = CryptoReference.x(sender)
+        assert token == CryptoReference.quick_ack_token(auth_key, x, with_padding)
+        assert token >= 0x80000000
+        assert Crypto.decrypt_message_quick_ack(auth_key, sender, packet) == {:ok, plain, token}
+        assert Crypto.decrypt_message(auth_key, sender, packet) == {:ok, plain}
+      end
+
+      auth_key = rand(256)
+      {packet, _} = Crypto.encrypt_message_quick_ack(auth_key, :client, plaintext("abcd"))
+      <<head::binary-30, b, tail::binary>> = packet
+      tampered = <<head::binary, Bitwise.bxor(b, 1), tail::binary>>
+
+      assert Crypto.decrypt_message_quick_ack(auth_key, :client, tampered) ==
+               {:error, :msg_key_mismatch}
+    end
+
     test "the padding comes from rand_fun" do
       auth_key = rand(256)
       plain = plaintext("abcd")

@@ -48,6 +48,14 @@ defmodule MTProto.Test.CryptoReference do
 
   def auth_key_id(auth_key), do: binary_part(sha1(auth_key), 12, 8)
 
+  @doc "Quick-ack token (mtproto-transports): msg_key_large's first 32 bits, high bit set."
+  def quick_ack_token(auth_key, x, plaintext_and_padding) do
+    <<token::little-32, _::binary>> =
+      sha256(binary_part(auth_key, 88 + x, 32) <> plaintext_and_padding)
+
+    Bitwise.bor(token, 0x80000000)
+  end
+
   @doc "Encrypts with the given padding, whatever it is (so tests can build bad messages)."
   def encrypt_message(auth_key, sender, plaintext, padding) do
     x = x(sender)
