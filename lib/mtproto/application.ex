@@ -4,7 +4,12 @@ defmodule MTProto.Application do
 
   @impl true
   def start(_type, _args) do
-    children = []
+    children = [
+      MTProto.Registry,
+      MTProto.Storage.Memory,
+      {DynamicSupervisor, name: MTProto.SessionSupervisor, strategy: :one_for_one}
+    ]
+
     Supervisor.start_link(children, strategy: :rest_for_one, name: MTProto.Supervisor)
   end
 end
