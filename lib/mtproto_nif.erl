@@ -8,7 +8,7 @@
 -on_load(init/0).
 
 %% Must equal MTPROTO_NIF_ABI in c_src/nif_common.h: a stale .so refuses to load.
--define(ABI, 1).
+-define(ABI, 2).
 
 init() ->
     Priv = priv_dir(),
@@ -24,6 +24,9 @@ priv_dir() ->
     end.
 
 abi_version() -> erlang:nif_error(not_loaded).
+
+%% The ABI these stubs were written for (abi_version/0 is what the loaded library reports).
+expected_abi() -> ?ABI.
 
 -include("mtproto_nif_crypto.hrl").
 -include("mtproto_nif_tl.hrl").
