@@ -1,0 +1,204 @@
+defmodule MTProto.Session do
+  @moduledoc """
+  MTProto sessions: open one per datacenter connection, then call methods on it.
+
+      {:ok, sid} = MTProto.Session.open(2, client: self())
+      {:ok, config} = MTProto.Session.call(sid, %{_: :"help.getConfig"})
+      # updates arrive as {:mtproto, sid, update}
+
+  A session is a supervisor with two processes (`MTProto.Session.Handler`, which holds all the
+  state, and `MTProto.Session.Listener`, which owns the socket) registered in
+  `MTProto.Registry` under the session id, started under `MTProto.SessionSupervisor`. It
+  creates an auth key when it has none (the client is sent `{:mtproto, sid,
+  :auth_key_generated}`), reconnects by itself, and resends what the server has not answered,
+  so a call is never lost and never runs twice.
+
+  The API follows the seed library (`open`, `send`, `set_client`, `close`, `export`,
+  `import`) and adds `call/3` and `info/1`.
+  """
+
+  import Kernel, except: [send: 2]
+
+  alias MTProto.{AuthKey, DC, Registry, Storage}
+
+  @type session_id :: integer()
+
+  @doc """
+  Opens a session to datacenter `dc_id`. Options:
+
+    * `:address` — `{ip_tuple | charlist | string, port}`; default Telegram's published
+      address for the dc (`:environment` `:production` (default) or `:test`).
+    * `:transport` — a framing of `MTProto.Transport` (default `{:obfuscated, :padded_intermediate}`).
+    * `:rsa_keys` — PEMs the handshake trusts (default Telegram's published keys).
+    * `:client` — pid receiving `{:mtproto, session_id, update}`.
+    * `:auth_key` — an `MTProto.AuthKey` or a 256-byte key to use instead of a handshake.
+    * `:storage` — `MTProto.Storage` spec (default `MTProto.Storage.default/0`); `nil` for none.
+    * `:api_id`, `:api_hash` — default `Application.get_env(:mtproto, :api_id | :api_hash)`;
+      `:device_model`, `:app_version`, `:lang_code`, `:init_connection` (more initConnection
+      fields).
+    * `:temp_key` — lifetime in seconds to create a temporary key instead of a permanent one.
+    * `:ping_interval` (ms, default 60 000), `:backoff_min`, `:backoff_max` (ms).
+  """
+  @spec open(integer(), keyword()) :: {:ok, session_id()} | {:error, term()}
+  def open(dc_id, opts \\ []) when is_integer(dc_id) do
+    env = Keyword.get(opts, :environment, :production)
+    <<session_id::signed-64>> = :crypto.strong_rand_bytes(8)
+
+    with {:ok, address} <- address(dc_id, env, opts) do
+      storage = Keyword.get(opts, :storage, Storage.default())
+
+      opts =
+        opts
+        |> Keyword.merge(session_id: session_id, dc_id: dc_id, address: address, storage: storage)
+        |> Keyword.put_new(:rsa_keys, DC.rsa_keys(env))
+        |> Keyword.put_new(:handshake_dc_id, if(env == :test, do: 10_000 + dc_id, else: dc_id))
+        |> Keyword.update(:auth_key, nil, &to_auth_key(&1, dc_id))
+
+      if opts[:auth_key], do: Storage.put(storage, opts[:auth_key])
+
+      case DynamicSupervisor.start_child(
+             MTProto.SessionSupervisor,
+             {MTProto.Session.Supervisor, opts}
+           ) do
+        {:ok, _pid} -> {:ok, session_id}
+        {:error, reason} -> {:error, reason}
+      end
+    end
+  end
+
+  defp address(dc_id, env, opts) do
+    case Keyword.fetch(opts, :address) do
+      {:ok, {_host, port} = address} when is_integer(port) -> {:ok, address}
+      {:ok, other} -> {:error, {:bad_address, other}}
+      :error -> DC.address(dc_id, env)
+    end
+  end
+
+  defp to_auth_key(nil, _dc_id), do: nil
+  defp to_auth_key(%AuthKey{} = key, _dc_id), do: key
+
+  defp to_auth_key(key, dc_id) when is_binary(key) and byte_size(key) == 256,
+    do: AuthKey.new(key, dc_id)
+
+  @doc """
+  Calls an RPC method and waits for its answer: `{:ok, result}`, `{:error, %MTProto.RpcError{}}`
+  or `{:error, reason}` (`:timeout`, `:closed`, `:no_session`, ...). A call that times out is
+  cancelled (`rpc_drop_answer`).
+  """
+  @spec call(session_id(), map(), timeout()) :: {:ok, term()} | {:error, term()}
+  def call(session_id, %{_: _} = request, timeout \\ 15_000) do
+    case Registry.whereis(session_id, :handler) do
+      nil ->
+        {:error, :no_session}
+
+      handler ->
+        tag = :erlang.monitor(:process, handler, alias: :demonitor)
+        Kernel.send(handler, {:call, tag, request})
+
+        receive do
+          {^tag, reply} ->
+            Process.demonitor(tag, [:flush])
+            reply
+
+          {:DOWN, ^tag, :process, _, reason} ->
+            {:error, {:session_down, reason}}
+        after
+          timeout ->
+            Kernel.send(handler, {:cancel, tag})
+            Process.demonitor(tag, [:flush])
+
+            # An answer may have crossed the cancellation.
+            receive do
+              {^tag, reply} -> reply
+            after
+              0 -> {:error, :timeout}
+            end
+        end
+    end
+  end
+
+  @doc """
+  Sends a message without waiting for an answer (answers and updates go to the client):
+  `:encrypted` (default) or `:plain` (an unencrypted message, as the handshake uses).
+  """
+  @spec send(session_id(), map(), :encrypted | :plain) :: {:ok, integer()} | {:error, term()}
+  def send(session_id, request, type \\ :encrypted) when type in [:encrypted, :plain],
+    do: handler_call(session_id, {:send, request, type})
+
+  @doc "Sets the pid notified of updates (`{:mtproto, session_id, update}`)."
+  @spec set_client(session_id(), pid()) :: :ok | {:error, term()}
+  def set_client(session_id, client) when is_pid(client),
+    do: handler_call(session_id, {:set_client, client})
+
+  @doc "Closes the session: stops its processes; waiting callers get `{:error, :closed}`."
+  @spec close(session_id()) :: :ok | {:error, :no_session}
+  def close(session_id) do
+    case Registry.whereis(session_id, :supervisor) do
+      nil -> {:error, :no_session}
+      pid -> DynamicSupervisor.terminate_child(MTProto.SessionSupervisor, pid)
+    end
+  end
+
+  @doc """
+  The session's key with its dc id, current server salt and user id, as an
+  `MTProto.AuthKey` (`inspect` hides the key).
+  """
+  @spec export(session_id()) :: {:ok, AuthKey.t()} | {:error, term()}
+  def export(session_id), do: handler_call(session_id, :export)
+
+  @doc "Replaces the session's key (a 256-byte key or an `MTProto.AuthKey`), as the seed's import."
+  @spec import(session_id(), integer() | nil, binary() | AuthKey.t(), integer()) ::
+          :ok | {:error, term()}
+  def import(session_id, user_id, auth_key, server_salt) do
+    with %{dc_id: dc_id} <- info_or_error(session_id) do
+      key =
+        case auth_key do
+          %AuthKey{} = k -> %{k | user_id: user_id, server_salt: server_salt}
+          k -> AuthKey.new(k, dc_id, user_id: user_id, server_salt: server_salt)
+        end
+
+      handler_call(session_id, {:import, key})
+    end
+  end
+
+  @doc """
+  A snapshot of the session: ids, dc, connection state, pending calls, unacknowledged and
+  queued messages, salts, time offset, counters, plus the listener's socket state.
+  """
+  @spec info(session_id()) :: {:ok, map()} | {:error, term()}
+  def info(session_id) do
+    with %{} = info <- info_or_error(session_id) do
+      listener =
+        case Registry.whereis(session_id, :listener) do
+          nil -> %{}
+          pid -> safe(fn -> MTProto.Session.Listener.info(pid) end, %{})
+        end
+
+      {:ok,
+       Map.merge(
+         info,
+         Map.take(listener, [:address, :transport, :bytes_in, :bytes_out, :last_chunk_at, :connects])
+       )}
+    end
+  end
+
+  defp info_or_error(session_id) do
+    case handler_call(session_id, :info) do
+      {:error, _} = error -> error
+      info -> info
+    end
+  end
+
+  defp handler_call(session_id, message) do
+    case Registry.whereis(session_id, :handler) do
+      nil -> {:error, :no_session}
+      pid -> safe(fn -> GenServer.call(pid, message) end, {:error, :no_session})
+    end
+  end
+
+  defp safe(fun, default) do
+    fun.()
+  catch
+    :exit, _ -> default
+  end
+end

@@ -1,0 +1,533 @@
+defmodule MTProto.Session.Handler do
+  @moduledoc """
+  Owns all the state of one session: the auth key (or the handshake creating it), and the
+  `MTProto.Session.Core` with msg ids, seqno, salts, pending calls and acknowledgments. The
+  listener only moves bytes; this process survives its restarts and, on every new connection,
+  resends what the server has not answered.
+
+  Output is flushed when the mailbox is empty (a `0` timeout), so calls arriving together go
+  out together in one container; at most #{1024} queued messages wait for that.
+  """
+
+  use GenServer
+  require Logger
+
+  alias MTProto.{AuthKey, Event, Handshake, Message, MessageId, Registry, Storage, TL}
+  alias MTProto.Session.{Core, Inbound, Listener}
+
+  @ack_delay 200
+  @handshake_timeout 15_000
+  @flush_now 1024
+
+  defstruct [
+    :id,
+    :dc_id,
+    :client,
+    :storage,
+    :auth_key,
+    :core,
+    :handshake,
+    :listener,
+    :opts,
+    :ack_timer,
+    :ping_timer,
+    :handshake_timer,
+    :connected_at,
+    :last_packet_at,
+    connected?: false,
+    waiting_key: [],
+    plain_last_msg_id: 0,
+    queued_since_flush: 0,
+    reconnects: 0,
+    handshake_started_at: nil,
+    handshake_steps: []
+  ]
+
+  @doc false
+  def start_link(opts) do
+    GenServer.start_link(__MODULE__, opts, name: Registry.via(opts[:session_id], :handler))
+  end
+
+  @impl true
+  def init(opts) do
+    Process.flag(:trap_exit, true)
+    id = Keyword.fetch!(opts, :session_id)
+    dc_id = Keyword.fetch!(opts, :dc_id)
+    storage = Keyword.get(opts, :storage)
+
+    auth_key =
+      case Storage.fetch(storage, dc_id) do
+        {:ok, key} -> key
+        :error -> opts[:auth_key]
+      end
+
+    state = %__MODULE__{
+      id: id,
+      dc_id: dc_id,
+      client: opts[:client],
+      storage: storage,
+      opts: opts
+    }
+
+    {:ok, install_key(state, auth_key, false)}
+  end
+
+  ## Calls from MTProto.Session
+
+  @impl true
+  def handle_call({:send, _request, :encrypted}, _from, %{core: nil} = state),
+    do: {:reply, {:error, :no_auth_key}, state, timeout(state)}
+
+  def handle_call({:send, request, :encrypted}, _from, state) do
+    case Core.send_message(state.core, request) do
+      {:ok, msg_id, core} -> reply({:ok, msg_id}, queued(%{state | core: core}))
+      {:error, _} = error -> reply(error, state)
+    end
+  end
+
+  def handle_call({:send, request, :plain}, _from, state) do
+    with {:ok, body} <- TL.encode(request),
+         true <- state.connected? || {:error, :not_connected} do
+      {msg_id, state} = plain_msg_id(state)
+      Listener.send_packets(state.listener, [Message.encode_plain(msg_id, body)])
+      reply({:ok, msg_id}, state)
+    else
+      {:error, _} = error -> reply(error, state)
+    end
+  end
+
+  def handle_call({:set_client, pid}, _from, state), do: reply(:ok, %{state | client: pid})
+
+  def handle_call(:export, _from, %{auth_key: nil} = state),
+    do: reply({:error, :no_auth_key}, state)
+
+  def handle_call(:export, _from, state) do
+    salt = if state.core, do: state.core.salts.current, else: state.auth_key.server_salt
+    reply({:ok, %{state.auth_key | server_salt: salt}}, state)
+  end
+
+  def handle_call({:import, %AuthKey{} = key}, _from, state) do
+    Storage.put(state.storage, key)
+    state = install_key(state, key, true)
+    if state.connected? and state.handshake, do: cancel_handshake(state)
+    reply(:ok, state)
+  end
+
+  def handle_call(:info, _from, state), do: reply(info(state), state)
+
+  @impl true
+  def handle_cast(_msg, state), do: {:noreply, state, timeout(state)}
+
+  ## Messages
+
+  @impl true
+  def handle_info({:call, tag, request}, %{core: nil} = state) do
+    {:noreply, %{state | waiting_key: [{tag, request} | state.waiting_key]}, timeout(state)}
+  end
+
+  def handle_info({:call, tag, request}, state) do
+    case Core.call(state.core, request, tag) do
+      {:ok, _msg_id, core} ->
+        noreply(queued(%{state | core: core}))
+
+      {:error, reason} ->
+        send(tag, {tag, {:error, reason}})
+        noreply(state)
+    end
+  end
+
+  def handle_info({:cancel, tag}, %{core: nil} = state) do
+    noreply(%{state | waiting_key: Enum.reject(state.waiting_key, &(elem(&1, 0) == tag))})
+  end
+
+  def handle_info({:cancel, tag}, state), do: noreply(%{state | core: Core.cancel(state.core, tag)})
+
+  def handle_info({:listener, :connected, pid, info}, state) do
+    state = %{
+      state
+      | listener: pid,
+        connected?: true,
+        connected_at: System.system_time(:millisecond)
+    }
+
+    emit(state, :connected, info)
+
+    state =
+      cond do
+        state.core == nil ->
+          start_handshake(state)
+
+        true ->
+          %{state | core: Core.reconnected(state.core), reconnects: state.reconnects + 1}
+          |> fetch_salts()
+          |> schedule_ping()
+      end
+
+    noreply(state)
+  end
+
+  def handle_info({:listener, :disconnected, _pid, reason}, state) do
+    emit(state, :disconnected, %{reason: reason})
+    state = if state.handshake, do: clear_handshake(state), else: state
+    noreply(%{state | connected?: false})
+  end
+
+  def handle_info({:listener, :reconnecting, _pid, info}, state) do
+    emit(state, :reconnecting, info)
+    noreply(state)
+  end
+
+  def handle_info({:listener, :transport_error, _pid, code}, state) do
+    emit(state, :error, %{reason: {:transport, code}})
+
+    # -404 on an encrypted packet: the server does not know our key. Forget it and make a new
+    # one; the calls waiting for answers are queued again for the new key.
+    if code == -404 and state.core != nil and state.handshake == nil do
+      Logger.warning(
+        "MTProto session #{state.id}: the server does not know the auth key; creating a new one"
+      )
+
+      Storage.delete(state.storage, state.dc_id)
+
+      waiting =
+        for {_id, %{tag: tag, request: req}} <- state.core.calls, not internal?(tag), do: {tag, req}
+
+      state = %{state | core: nil, auth_key: nil, waiting_key: waiting ++ state.waiting_key}
+      if state.listener, do: Listener.reconnect(state.listener)
+      noreply(state)
+    else
+      noreply(state)
+    end
+  end
+
+  def handle_info({:listener, :packets, _pid, packets}, state) do
+    state = %{state | last_packet_at: System.system_time(:millisecond)}
+    noreply(Enum.reduce(packets, state, &handle_packet/2))
+  end
+
+  def handle_info(:timeout, state), do: noreply(flush(state))
+
+  def handle_info(:flush_acks, state), do: noreply(flush(%{state | ack_timer: nil}))
+
+  def handle_info(:ping, %{core: nil} = state), do: noreply(%{state | ping_timer: nil})
+
+  def handle_info(:ping, state) do
+    <<ping_id::signed-64>> = :crypto.strong_rand_bytes(8)
+    delay = Keyword.get(state.opts, :ping_interval, 60_000)
+    request = %{_: :ping_delay_disconnect, ping_id: ping_id, disconnect_delay: div(delay * 5, 4000)}
+    core = Core.internal_call(state.core, request, :keepalive)
+    noreply(schedule_ping(%{state | core: core, ping_timer: nil}))
+  end
+
+  def handle_info(:handshake_timeout, %{handshake: nil} = state), do: noreply(state)
+
+  def handle_info(:handshake_timeout, state) do
+    emit(state, :error, %{reason: :handshake_timeout})
+    noreply(cancel_handshake(state))
+  end
+
+  def handle_info({:EXIT, _pid, reason}, state), do: {:stop, reason, state}
+  def handle_info(_other, state), do: noreply(state)
+
+  @impl true
+  def terminate(_reason, state) do
+    # Every caller still waiting is told, none is left hanging.
+    tags =
+      Enum.map(state.waiting_key, &elem(&1, 0)) ++
+        if(state.core,
+          do: for({_, %{tag: t}} <- state.core.calls, not internal?(t), do: t),
+          else: []
+        )
+
+    for tag <- tags, do: send(tag, {tag, {:error, :closed}})
+    :ok
+  end
+
+  ## Handshake
+
+  defp start_handshake(state) do
+    opts = state.opts
+
+    {:send, body, hs} =
+      Handshake.start(
+        rsa_keys: Keyword.fetch!(opts, :rsa_keys),
+        dc_id: Keyword.get(opts, :handshake_dc_id, state.dc_id),
+        temp: opts[:temp_key]
+      )
+
+    state = %{
+      state
+      | handshake: hs,
+        handshake_started_at: System.monotonic_time(:microsecond),
+        handshake_steps: [],
+        handshake_timer: Process.send_after(self(), :handshake_timeout, @handshake_timeout)
+    }
+
+    step_done(state, :req_pq_multi)
+    send_plain(state, body)
+  end
+
+  defp handshake_packet(state, packet) do
+    with {:ok, _msg_id, body} <- Message.decode_plain(packet),
+         {:send, body, hs} <- Handshake.step(state.handshake, body) do
+      step_done(
+        state,
+        if(Handshake.stage(hs) == :server_dh, do: :req_DH_params, else: :set_client_DH_params)
+      )
+
+      send_plain(%{state | handshake: hs}, body)
+    else
+      {:ok, result} ->
+        finish_handshake(state, result)
+
+      {:error, reason} ->
+        Logger.warning("MTProto session #{state.id}: handshake failed: #{inspect(reason)}")
+        emit(state, :error, %{reason: {:handshake, reason}})
+        notify_client(state, {:error, {:handshake, reason}})
+        cancel_handshake(state)
+    end
+  end
+
+  defp finish_handshake(state, result) do
+    us = System.monotonic_time(:microsecond) - state.handshake_started_at
+
+    key =
+      AuthKey.new(result.auth_key, state.dc_id,
+        kind: result.kind,
+        server_salt: result.server_salt,
+        expires_at: result.expires_at
+      )
+
+    Storage.put(state.storage, key)
+    state = clear_handshake(state)
+    state = install_key(state, key, true, result.time_offset)
+    emit(state, :auth_key_generated, %{duration_us: us, auth_key_id: key.id})
+    notify_client(state, :auth_key_generated)
+    state |> fetch_salts() |> schedule_ping()
+  end
+
+  defp step_done(state, step), do: emit(state, :handshake_step, %{step: step})
+
+  defp cancel_handshake(state) do
+    state = clear_handshake(state)
+    if state.listener, do: Listener.reconnect(state.listener)
+    state
+  end
+
+  defp clear_handshake(state) do
+    if state.handshake_timer, do: Process.cancel_timer(state.handshake_timer)
+    %{state | handshake: nil, handshake_timer: nil}
+  end
+
+  defp send_plain(state, body) do
+    {msg_id, state} = plain_msg_id(state)
+
+    if state.listener,
+      do: Listener.send_packets(state.listener, [Message.encode_plain(msg_id, body)])
+
+    state
+  end
+
+  defp plain_msg_id(state) do
+    offset = if state.core, do: state.core.time_offset_ns, else: 0
+    id = MessageId.next(:client, state.plain_last_msg_id, offset)
+    {id, %{state | plain_last_msg_id: id}}
+  end
+
+  ## Keys and packets
+
+  # A new key means a new Core (new MTProto session); calls waiting for a key are queued.
+  defp install_key(state, key, synced?, offset \\ 0)
+  defp install_key(state, nil, _synced?, _offset), do: state
+
+  defp install_key(state, %AuthKey{} = key, synced?, offset) do
+    calls =
+      if state.core,
+        do: for({_, %{tag: t, request: r}} <- state.core.calls, not internal?(t), do: {t, r}),
+        else: []
+
+    core =
+      Core.new(key.key,
+        salt: key.server_salt,
+        dc_id: state.dc_id,
+        time_offset: offset,
+        time_synced?: synced?,
+        init: init_fields(state.opts)
+      )
+
+    pending = Enum.reverse(state.waiting_key) ++ calls
+
+    core =
+      Enum.reduce(pending, core, fn {tag, request}, core ->
+        case Core.call(core, request, tag) do
+          {:ok, _id, core} ->
+            core
+
+          {:error, reason} ->
+            send(tag, {tag, {:error, reason}})
+            core
+        end
+      end)
+
+    %{state | auth_key: key, core: core, waiting_key: []}
+  end
+
+  defp init_fields(opts) do
+    %{
+      api_id: Keyword.get(opts, :api_id) || Application.get_env(:mtproto, :api_id, 0),
+      device_model: Keyword.get(opts, :device_model, "BEAM"),
+      app_version: Keyword.get(opts, :app_version, "mtproto 0.1.0"),
+      system_lang_code: Keyword.get(opts, :lang_code, "en"),
+      lang_code: Keyword.get(opts, :lang_code, "en")
+    }
+    |> Map.merge(Map.new(Keyword.get(opts, :init_connection, [])))
+  end
+
+  defp handle_packet(packet, %{handshake: hs} = state) when hs != nil,
+    do: handshake_packet(state, packet)
+
+  defp handle_packet(_packet, %{core: nil} = state), do: state
+
+  defp handle_packet(packet, state) do
+    {events, core} = Inbound.handle_packet(state.core, packet)
+    Enum.reduce(events, %{state | core: core}, &handle_event/2)
+  end
+
+  defp handle_event({:reply, tag, reply}, state) do
+    send(tag, {tag, reply})
+    state
+  end
+
+  defp handle_event({:update, term}, state) do
+    notify_client(state, term)
+    state
+  end
+
+  defp handle_event({:session_created, term}, state) do
+    emit(state, :session_created, %{unique_id: term.unique_id})
+    notify_client(state, term)
+    state
+  end
+
+  defp handle_event({:dropped, reason}, state) do
+    emit(state, :dropped, %{reason: reason})
+    state
+  end
+
+  defp handle_event({kind, value}, state) when kind in [:clock_fixed, :salt_changed] do
+    emit(state, kind, %{value: value})
+    state
+  end
+
+  ## Output
+
+  defp queued(state) do
+    n = state.queued_since_flush + 1
+    state = %{state | queued_since_flush: n}
+    if n >= @flush_now, do: flush(state), else: state
+  end
+
+  defp flush(%{core: nil} = state), do: state
+  defp flush(%{connected?: false} = state), do: state
+  defp flush(%{handshake: hs} = state) when hs != nil, do: state
+
+  defp flush(state) do
+    if Core.pending_output?(state.core) do
+      {packets, core} = Core.flush(state.core)
+      Listener.send_packets(state.listener, packets)
+      if state.ack_timer, do: Process.cancel_timer(state.ack_timer)
+      %{state | core: core, queued_since_flush: 0, ack_timer: nil}
+    else
+      state
+    end
+  end
+
+  defp fetch_salts(%{core: nil} = state), do: state
+  defp fetch_salts(state), do: %{state | core: Inbound.maybe_fetch_salts(state.core)}
+
+  defp schedule_ping(%{ping_timer: nil} = state) do
+    %{
+      state
+      | ping_timer:
+          Process.send_after(self(), :ping, Keyword.get(state.opts, :ping_interval, 60_000))
+    }
+  end
+
+  defp schedule_ping(state), do: state
+
+  # Flush when the mailbox is empty; acknowledgments alone wait a little for company.
+  defp noreply(state) do
+    state = maybe_ack_timer(state)
+    {:noreply, state, timeout(state)}
+  end
+
+  defp reply(reply, state) do
+    state = maybe_ack_timer(state)
+    {:reply, reply, state, timeout(state)}
+  end
+
+  defp timeout(%{core: core, connected?: true, handshake: nil}) when core != nil do
+    if :queue.is_empty(core.outbox), do: :infinity, else: 0
+  end
+
+  defp timeout(_state), do: :infinity
+
+  defp maybe_ack_timer(%{core: %{acks: [_ | _]}, ack_timer: nil, connected?: true} = state) do
+    delay = if state.core.ack_count >= 8192, do: 0, else: @ack_delay
+    %{state | ack_timer: Process.send_after(self(), :flush_acks, delay)}
+  end
+
+  defp maybe_ack_timer(state), do: state
+
+  ## Info and notifications
+
+  defp info(state) do
+    core = state.core
+
+    base = %{
+      id: state.id,
+      dc_id: state.dc_id,
+      kind: :main,
+      connected?: state.connected?,
+      handshaking?: state.handshake != nil,
+      auth_key_id: state.auth_key && state.auth_key.id,
+      reconnects: state.reconnects,
+      last_packet_at: state.last_packet_at,
+      pending_calls: length(state.waiting_key)
+    }
+
+    if core do
+      Map.merge(base, %{
+        mtproto_session_id: core.session_id,
+        pending_calls: map_size(core.calls) + length(state.waiting_key),
+        unacknowledged: map_size(core.sent),
+        queued: :queue.len(core.outbox),
+        acks_pending: core.ack_count,
+        salt_valid_until: core.salts.valid_until,
+        future_salts: length(core.salts.future),
+        time_offset: div(core.time_offset_ns, 1_000_000_000),
+        time_synced?: core.time_synced?,
+        connection_inited?: core.connection_inited?,
+        stats: core.stats
+      })
+    else
+      base
+    end
+  end
+
+  defp notify_client(%{client: pid, id: id}, message) when is_pid(pid),
+    do: send(pid, {:mtproto, id, message})
+
+  defp notify_client(_state, _message), do: :ok
+
+  defp emit(state, name, meta) do
+    Event.emit(
+      [:mtproto, :session, name],
+      %{},
+      Map.merge(meta, %{session_id: state.id, dc_id: state.dc_id})
+    )
+  end
+
+  defp internal?({:internal, _, _}), do: true
+  defp internal?(_), do: false
+end

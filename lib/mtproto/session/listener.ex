@@ -1,0 +1,208 @@
+defmodule MTProto.Session.Listener do
+  @moduledoc """
+  Owns a session's socket: connects (after `init/1` returns), frames outgoing packets with the
+  session's transport, deframes incoming bytes (`active: :once`) and hands packets to the
+  handler. When the connection drops or cannot be made it reconnects with a randomised
+  exponential backoff (`:backoff_min`..`:backoff_max` ms, reset by a connection that
+  delivered a packet).
+
+  Messages to the handler: `{:listener, :connected, pid, info}`,
+  `{:listener, :packets, pid, [packet]}`, `{:listener, :disconnected, pid, reason}`,
+  `{:listener, :transport_error, pid, code}`.
+  """
+
+  use GenServer, restart: :permanent
+  require Logger
+
+  alias MTProto.{Registry, Transport}
+
+  @connect_timeout 10_000
+
+  defstruct [
+    :session_id,
+    :handler,
+    :address,
+    :framing,
+    :socket,
+    :transport,
+    :dc_id,
+    backoff_min: 200,
+    backoff_max: 30_000,
+    attempt: 0,
+    got_packet?: false,
+    stats: %{connects: 0, bytes_in: 0, bytes_out: 0, last_chunk_at: nil}
+  ]
+
+  @doc false
+  def start_link(opts) do
+    GenServer.start_link(__MODULE__, opts, name: Registry.via(opts[:session_id], :listener))
+  end
+
+  @doc "Frames and writes packets (asynchronously)."
+  @spec send_packets(pid(), [iodata()]) :: :ok
+  def send_packets(listener, packets), do: GenServer.cast(listener, {:send, packets})
+
+  @doc "Drops the connection and connects again."
+  @spec reconnect(pid()) :: :ok
+  def reconnect(listener), do: GenServer.cast(listener, :reconnect)
+
+  @doc "Socket state for `MTProto.Session.info/1`."
+  @spec info(pid()) :: map()
+  def info(listener), do: GenServer.call(listener, :info)
+
+  @impl true
+  def init(opts) do
+    session_id = Keyword.fetch!(opts, :session_id)
+
+    state = %__MODULE__{
+      session_id: session_id,
+      handler: Registry.whereis(session_id, :handler),
+      address: Keyword.fetch!(opts, :address),
+      framing: Keyword.get(opts, :transport, {:obfuscated, :padded_intermediate}),
+      dc_id: Keyword.get(opts, :dc_id),
+      backoff_min: Keyword.get(opts, :backoff_min, 200),
+      backoff_max: Keyword.get(opts, :backoff_max, 30_000)
+    }
+
+    {:ok, state, {:continue, :connect}}
+  end
+
+  @impl true
+  def handle_continue(:connect, state), do: {:noreply, connect(state)}
+
+  @impl true
+  def handle_info(:connect, state), do: {:noreply, connect(state)}
+
+  def handle_info({:tcp, socket, data}, %{socket: socket} = state) do
+    state = %{
+      state
+      | stats: %{
+          state.stats
+          | bytes_in: state.stats.bytes_in + byte_size(data),
+            last_chunk_at: System.system_time(:millisecond)
+        }
+    }
+
+    case Transport.decode(state.transport, data) do
+      {:ok, events, transport} ->
+        state = %{state | transport: transport}
+        packets = for {:packet, p} <- events, do: p
+        for {:error, {:transport, code}} <- events, do: notify(state, :transport_error, code)
+        if packets != [], do: notify(state, :packets, packets)
+        :inet.setopts(socket, active: :once)
+        {:noreply, %{state | got_packet?: state.got_packet? or packets != []}}
+
+      {:error, reason, _transport} ->
+        {:noreply, disconnect(state, {:framing, reason})}
+    end
+  end
+
+  def handle_info({:tcp_closed, socket}, %{socket: socket} = state),
+    do: {:noreply, disconnect(state, :closed)}
+
+  def handle_info({:tcp_error, socket, reason}, %{socket: socket} = state),
+    do: {:noreply, disconnect(state, reason)}
+
+  def handle_info(_other, state), do: {:noreply, state}
+
+  @impl true
+  def handle_cast({:send, _packets}, %{socket: nil} = state), do: {:noreply, state}
+
+  def handle_cast({:send, packets}, state) do
+    {frames, transport} =
+      Enum.map_reduce(packets, state.transport, fn p, t -> Transport.encode(t, p) end)
+
+    case :gen_tcp.send(state.socket, frames) do
+      :ok ->
+        bytes = IO.iodata_length(frames)
+
+        {:noreply,
+         %{
+           state
+           | transport: transport,
+             stats: %{state.stats | bytes_out: state.stats.bytes_out + bytes}
+         }}
+
+      {:error, reason} ->
+        {:noreply, disconnect(%{state | transport: transport}, reason)}
+    end
+  end
+
+  def handle_cast(:reconnect, %{socket: nil} = state), do: {:noreply, state}
+  def handle_cast(:reconnect, state), do: {:noreply, disconnect(state, :reconnect)}
+
+  @impl true
+  def handle_call(:info, _from, state) do
+    {:reply,
+     Map.merge(state.stats, %{
+       connected?: state.socket != nil,
+       address: state.address,
+       transport: state.framing,
+       reconnect_attempt: state.attempt
+     }), state}
+  end
+
+  defp connect(state) do
+    {host, port} = state.address
+
+    case :gen_tcp.connect(
+           host_arg(host),
+           port,
+           [:binary, active: false, nodelay: true],
+           @connect_timeout
+         ) do
+      {:ok, socket} ->
+        transport = Transport.new(state.framing, :client, transport_opts(state))
+        {start, transport} = Transport.start(transport)
+
+        case :gen_tcp.send(socket, start) do
+          :ok ->
+            :inet.setopts(socket, active: :once)
+
+            state = %{
+              state
+              | socket: socket,
+                transport: transport,
+                got_packet?: false,
+                stats: %{state.stats | connects: state.stats.connects + 1}
+            }
+
+            notify(state, :connected, %{address: state.address, transport: state.framing})
+            state
+
+          {:error, reason} ->
+            :gen_tcp.close(socket)
+            retry(state, reason)
+        end
+
+      {:error, reason} ->
+        retry(state, reason)
+    end
+  end
+
+  defp transport_opts(%{dc_id: nil}), do: []
+  defp transport_opts(%{dc_id: dc_id}) when dc_id in -0x8000..0x7FFF, do: [dc_id: dc_id]
+  defp transport_opts(_), do: []
+
+  defp host_arg(host) when is_binary(host), do: String.to_charlist(host)
+  defp host_arg(host), do: host
+
+  defp disconnect(state, reason) do
+    if state.socket, do: :gen_tcp.close(state.socket)
+    notify(state, :disconnected, reason)
+    attempt = if state.got_packet?, do: 0, else: state.attempt
+    retry(%{state | socket: nil, transport: nil, attempt: attempt}, reason)
+  end
+
+  # Randomised exponential backoff: a delay drawn from [d/2, d], d = min * 2^attempt <= max.
+  defp retry(state, reason) do
+    d = min(state.backoff_max, state.backoff_min * Integer.pow(2, min(state.attempt, 20)))
+    delay = div(d, 2) + :rand.uniform(div(d, 2) + 1) - 1
+    notify(state, :reconnecting, %{attempt: state.attempt + 1, delay: delay, reason: reason})
+    Process.send_after(self(), :connect, delay)
+    %{state | attempt: state.attempt + 1}
+  end
+
+  defp notify(%{handler: nil}, _kind, _data), do: :ok
+  defp notify(%{handler: handler}, kind, data), do: send(handler, {:listener, kind, self(), data})
+end
