@@ -1,0 +1,28 @@
+defmodule MTProto.Session.SaltsTest do
+  use ExUnit.Case, async: true
+  alias MTProto.Session.Salts
+
+  defp fs(since, until, salt), do: %{valid_since: since, valid_until: until, salt: salt}
+
+  test "future salts replace a salt of unknown validity and rotate before expiry" do
+    s = Salts.new(1)
+    s = Salts.put_future(s, [fs(2000, 3800, 3), fs(1000, 2800, 2), fs(3000, 4800, 4)], 1500)
+    assert s.current == 2 and s.valid_until == 2800
+    assert Salts.rotate(s, 2000).current == 2
+    # 60 s before expiry, the next salt already valid takes over
+    s = Salts.rotate(s, 2745)
+    assert s.current == 3 and s.valid_until == 3800
+    assert Enum.map(s.future, & &1.salt) == [3, 4]
+    assert Salts.need_more?(s, 2745) == false
+    s = Salts.rotate(s, 3750)
+    assert s.current == 4
+    assert Salts.need_more?(s, 3750)
+  end
+
+  test "a salt from the server (bad_server_salt) is used until future salts say otherwise" do
+    s = Salts.new(1) |> Salts.put_current(9)
+    assert s.current == 9 and s.valid_until == nil
+    assert Salts.rotate(s, 100).current == 9
+    assert Salts.need_more?(s, 100)
+  end
+end
