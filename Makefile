@@ -39,7 +39,18 @@ FUZZ_SECONDS ?= 30
 
 all: nif
 
-nif: $(NIF_SO)
+nif: $(NIF_SO) $(OBJDIR)/tl_schema.checked
+
+# The TL schema check: every constructor id against the CRC32 of its line, every type defined.
+# A failure names the file and line and fails the build.
+TL_SCHEMAS := $(wildcard priv/schema/*.tl)
+$(OBJDIR)/tl_schema_check: c_src/tl_tools/tl_schema_check.c c_src/tl_schema.c c_src/tl_schema.h
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -std=gnu11 $(WARN) -Ic_src $(filter %.c,$^) -o $@ $(OPENSSL_LIBS)
+
+$(OBJDIR)/tl_schema.checked: $(OBJDIR)/tl_schema_check $(TL_SCHEMAS)
+	$(OBJDIR)/tl_schema_check priv/schema
+	@touch $@
 
 $(NIF_SO): $(NIF_OBJS)
 	@mkdir -p $(PRIV)

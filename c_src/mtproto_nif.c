@@ -55,4 +55,8 @@ static int upgrade(ErlNifEnv *env, void **priv_data, void **old_priv_data, ERL_N
     return load_all(env, load_info);
 }
 
-ERL_NIF_INIT(mtproto_nif, nif_funcs, load, NULL, upgrade, NULL)
+static void unload(ErlNifEnv *env, void *priv_data) {
+    tl_nif_unload();
+}
+
+ERL_NIF_INIT(mtproto_nif, nif_funcs, load, NULL, upgrade, unload)
