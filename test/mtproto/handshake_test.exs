@@ -3,7 +3,8 @@ if Code.ensure_loaded?(MTProto.TL) do
   defmodule MTProto.HandshakeTest do
     use ExUnit.Case, async: true
 
-    alias MTProto.{Crypto, CryptoReference, Handshake, TL}
+    alias MTProto.{Crypto, Handshake, TL}
+    alias MTProto.Test.CryptoReference
 
     @samples CryptoReference.samples()
     @key_2013 File.read!("test/vectors/telegram_2013_public_key.pem")

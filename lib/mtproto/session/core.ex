@@ -106,10 +106,19 @@ defmodule MTProto.Session.Core do
   @spec server_now(t()) :: integer()
   def server_now(core), do: div(System.os_time(:nanosecond) + core.time_offset_ns, 1_000_000_000)
 
-  @doc "Sets the clock offset from a server msg_id (bad_msg_notification 16/17, first message)."
+  @doc """
+  Sets the clock offset from a server msg_id (bad_msg_notification 16/17, first message). New
+  msg_ids follow the corrected clock, even when it went back (17: the ids were too high).
+  """
   @spec sync_clock(t(), integer()) :: t()
-  def sync_clock(core, server_msg_id),
-    do: %{core | time_offset_ns: MessageId.offset_from(server_msg_id), time_synced?: true}
+  def sync_clock(core, server_msg_id) do
+    %{
+      core
+      | time_offset_ns: MessageId.offset_from(server_msg_id),
+        time_synced?: true,
+        last_msg_id: 0
+    }
+  end
 
   ## Queueing
 
