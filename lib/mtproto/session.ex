@@ -84,16 +84,22 @@ defmodule MTProto.Session do
   Calls an RPC method and waits for its answer: `{:ok, result}`, `{:error, %MTProto.RpcError{}}`
   or `{:error, reason}` (`:timeout`, `:closed`, `:no_session`, ...). A call that times out is
   cancelled (`rpc_drop_answer`).
+
+  Calls are flushed as soon as the session's mailbox is empty, so concurrent calls share
+  containers. With `flush: false` the call waits (with everything queued after it) for
+  `flush/1` or for the next call without that option, to put many calls in one container.
   """
-  @spec call(session_id(), map(), timeout()) :: {:ok, term()} | {:error, term()}
-  def call(session_id, %{_: _} = request, timeout \\ 15_000) do
+  @spec call(session_id(), map(), timeout(), keyword()) :: {:ok, term()} | {:error, term()}
+  def call(session_id, %{_: _} = request, timeout \\ 15_000, opts \\ []) do
+    flush? = Keyword.get(opts, :flush, true)
+
     case Registry.whereis(session_id, :handler) do
       nil ->
         {:error, :no_session}
 
       handler ->
         tag = :erlang.monitor(:process, handler, alias: :demonitor)
-        Kernel.send(handler, {:call, tag, request})
+        Kernel.send(handler, {:call, tag, request, flush?})
 
         receive do
           {^tag, reply} ->
@@ -124,6 +130,15 @@ defmodule MTProto.Session do
   @spec send(session_id(), map(), :encrypted | :plain) :: {:ok, integer()} | {:error, term()}
   def send(session_id, request, type \\ :encrypted) when type in [:encrypted, :plain],
     do: handler_call(session_id, {:send, request, type})
+
+  @doc "Sends everything queued now (after calls made with `flush: false`)."
+  @spec flush(session_id()) :: :ok | {:error, :no_session}
+  def flush(session_id) do
+    case Registry.whereis(session_id, :handler) do
+      nil -> {:error, :no_session}
+      pid -> Kernel.send(pid, :flush) && :ok
+    end
+  end
 
   @doc "Sets the pid notified of updates (`{:mtproto, session_id, update}`)."
   @spec set_client(session_id(), pid()) :: :ok | {:error, term()}

@@ -35,6 +35,7 @@ defmodule MTProto.Session.Handler do
     :connected_at,
     :last_packet_at,
     connected?: false,
+    held?: false,
     waiting_key: [],
     plain_last_msg_id: 0,
     queued_since_flush: 0,
@@ -121,14 +122,14 @@ defmodule MTProto.Session.Handler do
   ## Messages
 
   @impl true
-  def handle_info({:call, tag, request}, %{core: nil} = state) do
+  def handle_info({:call, tag, request, _flush?}, %{core: nil} = state) do
     {:noreply, %{state | waiting_key: [{tag, request} | state.waiting_key]}, timeout(state)}
   end
 
-  def handle_info({:call, tag, request}, state) do
+  def handle_info({:call, tag, request, flush?}, state) do
     case Core.call(state.core, request, tag) do
       {:ok, _msg_id, core} ->
-        noreply(queued(%{state | core: core}))
+        noreply(queued(%{state | core: core, held?: not flush?}))
 
       {:error, reason} ->
         send(tag, {tag, {:error, reason}})
@@ -206,6 +207,7 @@ defmodule MTProto.Session.Handler do
   end
 
   def handle_info(:timeout, state), do: noreply(flush(state))
+  def handle_info(:flush, state), do: noreply(flush(%{state | held?: false}))
 
   def handle_info(:flush_acks, state), do: noreply(flush(%{state | ack_timer: nil}))
 
@@ -424,12 +426,13 @@ defmodule MTProto.Session.Handler do
   defp queued(state) do
     n = state.queued_since_flush + 1
     state = %{state | queued_since_flush: n}
-    if n >= @flush_now, do: flush(state), else: state
+    if n >= @flush_now, do: flush(%{state | held?: false}), else: state
   end
 
   defp flush(%{core: nil} = state), do: state
   defp flush(%{connected?: false} = state), do: state
   defp flush(%{handshake: hs} = state) when hs != nil, do: state
+  defp flush(%{held?: true} = state), do: state
 
   defp flush(state) do
     if Core.pending_output?(state.core) do
@@ -465,6 +468,8 @@ defmodule MTProto.Session.Handler do
     state = maybe_ack_timer(state)
     {:reply, reply, state, timeout(state)}
   end
+
+  defp timeout(%{held?: true}), do: :infinity
 
   defp timeout(%{core: core, connected?: true, handshake: nil}) when core != nil do
     if :queue.is_empty(core.outbox), do: :infinity, else: 0
