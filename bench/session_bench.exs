@@ -1,0 +1,250 @@
+# Sessions against the test datacenter: handshake time, calls/s on one session (sequential and
+# 100 in flight), memory per idle session with 10,000 sessions open. The datacenter runs in a
+# separate BEAM (`:peer`), so the client VM's figures are its own (and its file descriptors
+# suffice for 10,000 connections). In the same run, gramjs (npm `telegram`, from
+# bench/setup_node.sh into bench/.node) does the same against the same datacenter
+# (bench/session_gramjs.mjs), when node and the package are there.
+#
+#   MIX_ENV=bench mix run bench/session_bench.exs   (or: make bench)
+#   SESSION_BENCH_IDLE=10000 SESSION_BENCH_CALLS=20000 to change the sizes.
+
+defmodule SessionBench do
+  alias MTProto.Session
+
+  @server :session_bench_dc
+  @handshakes 30
+  @sequential 5_000
+
+  def run do
+    idle = env_int("SESSION_BENCH_IDLE", 10_000)
+    in_flight_calls = env_int("SESSION_BENCH_CALLS", 20_000)
+    {peer, address, pem} = start_datacenter()
+
+    IO.puts(
+      "test datacenter in a separate VM at #{:inet.ntoa(elem(address, 0))}:#{elem(address, 1)}\n"
+    )
+
+    ours = measure_ours(address, pem, in_flight_calls, idle)
+    theirs = gramjs(address, pem, in_flight_calls, min(idle, 2_000))
+    :peer.stop(peer)
+
+    rows = [
+      {"handshake (median ms)", ours.handshake_ms, theirs[:handshake_ms], :lower},
+      {"calls/s sequential", ours.sequential, theirs[:sequential], :higher},
+      {"calls/s, 100 in flight", ours.in_flight, theirs[:in_flight], :higher},
+      {"KiB per idle session", ours.idle_kib, theirs[:idle_kib], :lower}
+    ]
+
+    IO.puts("\n| measure | mtproto | gramjs | ratio (target >= 3x) |")
+    IO.puts("|---|---|---|---|")
+
+    for {name, a, b, better} <- rows do
+      ratio =
+        cond do
+          b == nil or a == nil -> "n/a"
+          better == :higher -> fmt(a / b) <> "x"
+          true -> fmt(b / a) <> "x"
+        end
+
+      IO.puts("| #{name} | #{fmt(a)} | #{fmt(b)} | #{ratio} |")
+    end
+
+    IO.puts(
+      "\nidle sessions: mtproto #{ours.idle_n} (open in #{fmt(ours.idle_open_s)} s), gramjs #{theirs[:idle_n] || "n/a"}"
+    )
+
+    if theirs[:note], do: IO.puts("gramjs: #{theirs[:note]}")
+  end
+
+  ## The datacenter, in its own VM
+
+  defp start_datacenter do
+    paths = Enum.flat_map(:code.get_path(), &[~c"-pa", &1])
+    {:ok, peer} = :peer.start_link(%{connection: :standard_io, args: paths})
+    {:ok, _} = :peer.call(peer, Application, :ensure_all_started, [:mtproto])
+    spec = {MTProto.TestServer, [name: @server, port: 0]}
+    {:ok, _} = :peer.call(peer, DynamicSupervisor, :start_child, [MTProto.SessionSupervisor, spec])
+    address = :peer.call(peer, MTProto.TestServer, :address, [@server])
+    pem = :peer.call(peer, MTProto.TestServer, :public_key, [@server])
+    {peer, address, pem}
+  end
+
+  ## mtproto
+
+  defp opts(address, pem, extra \\ []) do
+    Keyword.merge(
+      [address: address, rsa_keys: [pem], storage: nil, client: self(), api_id: 1, backoff_min: 50],
+      extra
+    )
+  end
+
+  defp measure_ours(address, pem, calls, idle) do
+    times =
+      for _ <- 1..@handshakes do
+        t = System.monotonic_time(:microsecond)
+        {:ok, sid} = Session.open(2, opts(address, pem))
+
+        receive do
+          {:mtproto, ^sid, :auth_key_generated} -> :ok
+        after
+          30_000 -> raise "no auth key"
+        end
+
+        dt = System.monotonic_time(:microsecond) - t
+        Session.close(sid)
+        dt
+      end
+
+    handshake_ms = median(times) / 1000
+    IO.puts("mtproto: handshake median #{fmt(handshake_ms)} ms over #{@handshakes}")
+
+    {:ok, sid} = Session.open(2, opts(address, pem))
+    receive do: ({:mtproto, ^sid, :auth_key_generated} -> :ok)
+    {:ok, key} = Session.export(sid)
+    req = %{_: :"help.getNearestDc"}
+    for _ <- 1..500, do: {:ok, _} = Session.call(sid, req)
+
+    {us, _} = :timer.tc(fn -> for _ <- 1..@sequential, do: {:ok, _} = Session.call(sid, req) end)
+    sequential = @sequential / (us / 1_000_000)
+    IO.puts("mtproto: #{fmt(sequential)} sequential calls/s")
+
+    {us, _} =
+      :timer.tc(fn ->
+        1..calls
+        |> Task.async_stream(fn _ -> {:ok, _} = Session.call(sid, req, 60_000) end,
+          max_concurrency: 100,
+          ordered: false
+        )
+        |> Stream.run()
+      end)
+
+    in_flight = calls / (us / 1_000_000)
+    IO.puts("mtproto: #{fmt(in_flight)} calls/s with 100 in flight (#{calls} calls)")
+    Session.close(sid)
+
+    {idle_kib, open_s} = idle_memory(address, pem, key, idle)
+    IO.puts("mtproto: #{fmt(idle_kib)} KiB per idle session (#{idle} sessions)")
+
+    %{
+      handshake_ms: handshake_ms,
+      sequential: sequential,
+      in_flight: in_flight,
+      idle_kib: idle_kib,
+      idle_n: idle,
+      idle_open_s: open_s
+    }
+  end
+
+  # Sessions importing one key (no handshake), each connected with its MTProto session set up
+  # (get_future_salts answered), then left idle.
+  defp idle_memory(address, pem, key, n) do
+    :erlang.garbage_collect()
+    before = :erlang.memory(:total)
+    t = System.monotonic_time(:millisecond)
+
+    sids =
+      for _ <- 1..n do
+        {:ok, sid} = Session.open(2, opts(address, pem, auth_key: key, client: nil))
+        sid
+      end
+
+    wait_connected(sids)
+    open_s = (System.monotonic_time(:millisecond) - t) / 1000
+    Process.sleep(1000)
+    for pid <- Process.list(), do: :erlang.garbage_collect(pid)
+    used = :erlang.memory(:total) - before
+    Enum.each(sids, &Session.close/1)
+    {used / n / 1024, open_s}
+  end
+
+  defp wait_connected(sids, tries \\ 600) do
+    pending =
+      Enum.reject(sids, fn sid ->
+        match?({:ok, %{connected?: true, future_salts: f}} when f > 0, Session.info(sid))
+      end)
+
+    cond do
+      pending == [] -> :ok
+      tries == 0 -> IO.puts("warning: #{length(pending)} sessions not set up")
+      true -> Process.sleep(100) && wait_connected(pending, tries - 1)
+    end
+  end
+
+  ## gramjs
+
+  defp gramjs(address, pem, calls, idle) do
+    script = Path.expand("bench/session_gramjs.mjs")
+    node_modules = Path.expand("bench/.node/node_modules")
+
+    cond do
+      System.find_executable("node") == nil ->
+        %{note: "node not found"}
+
+      not File.dir?(Path.join(node_modules, "telegram")) ->
+        %{note: "npm telegram not installed (run bench/setup_node.sh)"}
+
+      true ->
+        pem_file = Path.join(System.tmp_dir!(), "session_bench_key.pem")
+        File.write!(pem_file, pem)
+        {host, port} = address
+
+        args = [
+          "--expose-gc",
+          script,
+          to_string(:inet.ntoa(host)),
+          to_string(port),
+          pem_file,
+          to_string(@handshakes),
+          to_string(@sequential),
+          to_string(calls),
+          to_string(idle)
+        ]
+
+        {out, status} =
+          System.cmd("node", args, env: [{"NODE_PATH", node_modules}], stderr_to_stdout: true)
+
+        IO.write(out)
+
+        case {status, Regex.run(~r/^RESULT (.*)$/m, out)} do
+          {0, [_, json]} -> parse_result(json)
+          _ -> %{note: "gramjs run failed (status #{status})"}
+        end
+    end
+  end
+
+  # The node script prints one line: RESULT handshake_ms=.. sequential=.. in_flight=.. idle_kib=.. idle_n=..
+  defp parse_result(line) do
+    keys = ~w(handshake_ms sequential in_flight idle_kib idle_n)a
+    pairs = for pair <- String.split(line), [k, v] <- [String.split(pair, "=")], do: {k, v}
+
+    for key <- keys, {k, v} <- pairs, k == Atom.to_string(key), into: %{} do
+      {key, parse_number(v)}
+    end
+  end
+
+  defp parse_number(v) do
+    case Float.parse(v) do
+      {f, _} -> f
+      :error -> nil
+    end
+  end
+
+  defp median(list) do
+    sorted = Enum.sort(list)
+    Enum.at(sorted, div(length(sorted), 2))
+  end
+
+  defp env_int(name, default) do
+    case System.get_env(name) do
+      nil -> default
+      v -> String.to_integer(v)
+    end
+  end
+
+  defp fmt(nil), do: "n/a"
+  defp fmt(x) when is_float(x) and x >= 100, do: :erlang.float_to_binary(x, decimals: 0)
+  defp fmt(x) when is_float(x), do: :erlang.float_to_binary(x, decimals: 2)
+  defp fmt(x), do: to_string(x)
+end
+
+SessionBench.run()
