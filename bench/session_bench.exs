@@ -3,7 +3,7 @@
 # separate BEAM (`:peer`), so the client VM's figures are its own (and its file descriptors
 # suffice for 10,000 connections). In the same run, gramjs (npm `telegram`, from
 # bench/setup_node.sh into bench/.node) does the same against the same datacenter
-# (bench/session_gramjs.mjs), when node and the package are there.
+# (bench/session_gramjs.cjs), when node and the package are there.
 #
 #   MIX_ENV=bench mix run bench/session_bench.exs   (or: make bench)
 #   SESSION_BENCH_IDLE=10000 SESSION_BENCH_CALLS=20000 to change the sizes.
@@ -173,7 +173,7 @@ defmodule SessionBench do
   ## gramjs
 
   defp gramjs(address, pem, calls, idle) do
-    script = Path.expand("bench/session_gramjs.mjs")
+    script = Path.expand("bench/session_gramjs.cjs")
     node_modules = Path.expand("bench/.node/node_modules")
 
     cond do
@@ -194,6 +194,7 @@ defmodule SessionBench do
           to_string(:inet.ntoa(host)),
           to_string(port),
           pem_file,
+          to_string(MTProto.Crypto.rsa_fingerprint(pem)),
           to_string(@handshakes),
           to_string(@sequential),
           to_string(calls),
@@ -201,7 +202,10 @@ defmodule SessionBench do
         ]
 
         {out, status} =
-          System.cmd("node", args, env: [{"NODE_PATH", node_modules}], stderr_to_stdout: true)
+          System.cmd("node", args,
+            env: [{"GRAMJS_NODE_MODULES", node_modules}],
+            stderr_to_stdout: true
+          )
 
         IO.write(out)
 

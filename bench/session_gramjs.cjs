@@ -1,0 +1,107 @@
+// gramjs (npm `telegram`) doing what bench/session_bench.exs measures for mtproto, against the
+// same test datacenter: handshake time, calls/s on one client (sequential, 100 in flight),
+// memory per idle client. Run by session_bench.exs:
+//   node --expose-gc bench/session_gramjs.cjs HOST PORT KEY.pem FINGERPRINT HANDSHAKES SEQ CALLS IDLE
+// with GRAMJS_NODE_MODULES pointing at bench/.node/node_modules.
+// gramjs trusts only Telegram's keys: the test datacenter's public key is added to its table.
+"use strict";
+const path = require("path");
+const crypto = require("crypto");
+const fs = require("fs");
+
+const nm = process.env.GRAMJS_NODE_MODULES;
+const { TelegramClient, Api } = require(path.join(nm, "telegram"));
+const { StringSession } = require(path.join(nm, "telegram/sessions"));
+const { _serverKeys } = require(path.join(nm, "telegram/crypto/RSA"));
+const bigInt = require(path.join(nm, "big-integer"));
+
+const [host, port, pemFile, fingerprint, handshakes, sequential, calls, idle] = process.argv.slice(2);
+
+function trustKey() {
+  const jwk = crypto.createPublicKey(fs.readFileSync(pemFile)).export({ format: "jwk" });
+  const n = bigInt(Buffer.from(jwk.n, "base64url").toString("hex"), 16);
+  _serverKeys.set(bigInt(fingerprint).toString(), { n, e: 65537 });
+}
+
+function newClient(session) {
+  const client = new TelegramClient(session || new StringSession(""), 1, "0123456789abcdef0123456789abcdef", {
+    connectionRetries: 1,
+    receiveUpdates: false,
+  });
+  client.setLogLevel("none");
+  client.session.setDC(2, host, Number(port));
+  return client;
+}
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+async function main() {
+  trustKey();
+  const times = [];
+  for (let i = 0; i < Number(handshakes); i++) {
+    const c = newClient();
+    const t = now();
+    await c.connect(); // handshake, then invokeWithLayer(initConnection(help.getConfig))
+    times.push(now() - t);
+    await c.destroy();
+  }
+  times.sort((a, b) => a - b);
+  const handshakeMs = times[Math.floor(times.length / 2)];
+  console.log(`gramjs: handshake (connect) median ${handshakeMs.toFixed(2)} ms over ${handshakes}`);
+
+  const client = newClient();
+  await client.connect();
+  const req = () => new Api.help.GetNearestDc();
+  for (let i = 0; i < 500; i++) await client.invoke(req());
+  let t = now();
+  for (let i = 0; i < Number(sequential); i++) await client.invoke(req());
+  const seq = Number(sequential) / ((now() - t) / 1000);
+  console.log(`gramjs: ${seq.toFixed(0)} sequential calls/s`);
+
+  let next = 0;
+  const total = Number(calls);
+  t = now();
+  await Promise.all(
+    Array.from({ length: 100 }, async () => {
+      while (next < total) {
+        next++;
+        await client.invoke(req());
+      }
+    })
+  );
+  const inFlight = total / ((now() - t) / 1000);
+  console.log(`gramjs: ${inFlight.toFixed(0)} calls/s with 100 in flight (${total} calls)`);
+
+  // Idle clients sharing the key (no handshake each), connected, then left alone.
+  const key = client.session.getAuthKey();
+  global.gc();
+  const mem = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  };
+  const before = mem();
+  const idleClients = [];
+  for (let i = 0; i < Number(idle); i++) {
+    const s = new StringSession("");
+    s.setDC(2, host, Number(port));
+    s.setAuthKey(key);
+    const c = newClient(s);
+    idleClients.push(c);
+  }
+  for (let i = 0; i < idleClients.length; i += 100) {
+    await Promise.all(idleClients.slice(i, i + 100).map((c) => c.connect()));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  global.gc();
+  const idleKib = (mem() - before) / idleClients.length / 1024;
+  console.log(`gramjs: ${idleKib.toFixed(1)} KiB per idle client (${idleClients.length} clients, JS heap + external)`);
+  console.log(
+    `RESULT handshake_ms=${handshakeMs} sequential=${seq} in_flight=${inFlight} idle_kib=${idleKib} idle_n=${idleClients.length}`
+  );
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
