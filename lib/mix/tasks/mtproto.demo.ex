@@ -147,6 +147,12 @@ defmodule Mix.Tasks.Mtproto.Demo do
   defp datacenter(opts, dc) do
     case opts[:address] do
       nil ->
+        unless Code.ensure_loaded?(MTProto.TestServer),
+          do:
+            Mix.raise(
+              "the embedded test datacenter (MTProto.TestServer) is not built in; use --address"
+            )
+
         handlers = %{}
         {:ok, server} = MTProto.TestServer.start_link(dc_id: dc, handlers: handlers)
         {MTProto.TestServer.address(server), [MTProto.TestServer.public_key(server)], server}
