@@ -9,26 +9,20 @@ if Code.ensure_loaded?(MTProto.TL) do
     @samples CryptoReference.samples()
     @key_2013 File.read!("test/vectors/telegram_2013_public_key.pem")
 
-    # A scripted source of randomness: the listed byte strings in order (nil = random bytes of
-    # the size asked for), then random bytes.
+    # A scripted source of randomness: the listed byte strings in order, each given to the first
+    # draw of its size; draws of other sizes (the RSA_PAD padding and temporary keys, which are
+    # redrawn when the result is not below the modulus) get random bytes.
     defp scripted(list) do
       key = make_ref()
       Process.put(key, list)
 
       fn n ->
         case Process.get(key) do
-          [nil | rest] ->
-            Process.put(key, rest)
-            :crypto.strong_rand_bytes(n)
-
           [bytes | rest] when byte_size(bytes) == n ->
             Process.put(key, rest)
             bytes
 
-          [bytes | _] ->
-            flunk("rand asked for #{n} bytes, the script has #{byte_size(bytes)} next")
-
-          [] ->
+          _ ->
             :crypto.strong_rand_bytes(n)
         end
       end
@@ -48,7 +42,7 @@ if Code.ensure_loaded?(MTProto.TL) do
         s = @samples
         <<fp::signed-64>> = s.fingerprint
 
-        rand = scripted([s.nonce, s.new_nonce, nil, nil, s.b, padding])
+        rand = scripted([s.nonce, s.new_nonce, s.b, padding])
         <<_::binary-size(20), answer_tail::binary>> = s.answer
 
         server_time =
