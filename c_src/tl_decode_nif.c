@@ -35,7 +35,8 @@ static int build(builder *b, ERL_NIF_TERM *out);
 static int build_object(builder *b, const tl_tok *tok, ERL_NIF_TERM *out) {
     const tl_schema *s = b->s;
     const tl_ctor *c = &s->ctors[tok->a];
-    uint64_t bits = tok->v;
+    uint64_t bits[(TL_MAX_PARAMS + 63) / 64] = {tok->v};
+    for (int k = 64; k < c->nparams; k += 64) bits[k / 64] = b->t->toks[b->i++].v; /* TOK_BITS */
     size_t n = 1 + c->nparams;
     if (reserve(b, 2 * n)) return -1;
     size_t keys = b->sp, vals = b->sp + n, k = 1;
@@ -43,10 +44,9 @@ static int build_object(builder *b, const tl_tok *tok, ERL_NIF_TERM *out) {
     b->stack[keys] = tl_state.atom_underscore;
     b->stack[vals] = tl_state.ctor_atoms[tok->a];
     for (int j = 0; j < c->nparams; j++) {
-        if (j > 0 && j % 64 == 0) bits = b->t->toks[b->i++].v; /* TOK_BITS */
         const tl_param *p = &s->params[c->first_param + j];
         uint8_t kind = s->types[p->type].kind;
-        int bit = (int)((bits >> (j % 64)) & 1);
+        int bit = (int)((bits[j / 64] >> (j % 64)) & 1);
         if (kind == TLK_FLAGS) continue;
         if (kind == TLK_TRUE) {
             b->stack[keys + k] = tl_state.field_atoms[p->name_id];

@@ -124,8 +124,15 @@ static int enc_object(enc *e, const tl_type *t, ERL_NIF_TERM v, const char *type
                                       path_list(e, 0, 0));
             return -1;
         }
-        if (t->kind == TLK_BOXED && (s->ctors[ci].is_method || s->ctors[ci].type != t->ref))
-            goto wrong;
+        if (t->kind == TLK_BOXED && (s->ctors[ci].is_method || s->ctors[ci].type != t->ref)) {
+            /* a name shadowed by a later file may still be this type's (mtproto.tl's message) */
+            const tl_boxed_type *bt = &s->boxed[t->ref];
+            ci = -1;
+            for (int32_t k = 0; k < bt->nctors && ci < 0; k++)
+                if (tl_state.ctor_atoms[s->type_ctors[bt->first_ctor + k]] == name)
+                    ci = s->type_ctors[bt->first_ctor + k];
+            if (ci < 0) goto wrong;
+        }
         if (put32(e, s->ctors[ci].id)) return -1;
     }
     return enc_fields(e, ci, v);
