@@ -40,7 +40,7 @@ static int push(dec *d, uint32_t kind, uint32_t a, uint64_t v) {
         t->cap = cap;
     }
     t->toks[t->ntoks++] = (tl_tok){kind, a, v};
-    d->work += 8;
+    d->work += TL_WORK_TOKEN + (kind == TOK_OBJ ? TL_WORK_OBJECT : 0);
     return 0;
 }
 
@@ -158,7 +158,7 @@ static tl_status unwrap_gzip(dec *d, int32_t type, size_t at) {
         goto done;
     }
     d->gzip_left -= out_len;
-    d->work += out_len;
+    d->work += out_len * TL_WORK_INFLATED;
     if (add_buffer(d->t, out, out_len)) {
         result = fail(d, TL_E_NOMEM, at, 0, -1);
         goto done;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tl_decode.h"
 #include "tl_nif.h"
 
 typedef struct {
@@ -172,7 +173,7 @@ static int enc_value(enc *e, int32_t type, ERL_NIF_TERM v, const char *type_text
     ErlNifUInt64 u;
     double d;
     ErlNifBinary b;
-    e->work += 8;
+    e->work += TL_WORK_TOKEN;
     if (e->max_work && e->work > e->max_work) {
         e->budget = 1;
         return -1;
@@ -252,6 +253,7 @@ static int enc_fields(enc *e, int32_t ci, ERL_NIF_TERM map) {
     size_t base = e->vsp;
     e->vsp += c->nparams;
     e->depth++;
+    e->work += TL_WORK_OBJECT;
     /* Look every field up once; a value is "present" unless absent or nil. */
     uint32_t flags[TL_MAX_PARAMS];
     size_t found = enif_get_map_value(e->env, map, tl_state.atom_underscore, &e->vals[base]) ? 1 : 0;

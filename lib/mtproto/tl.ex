@@ -34,15 +34,17 @@ defmodule MTProto.TL do
   Atoms are only ever made from the schema, never from wire data. Decoded strings are copies,
   so terms never keep the input binary alive.
 
-  Scheduling: a call runs on the caller's scheduler while its work (bytes plus 8 per value) stays
-  under `:slice_work` (65 536 by default, well under a millisecond); bigger inputs, and calls that
-  run past it, are redone on a dirty CPU scheduler.
+  Scheduling: a call runs on the caller's scheduler while its estimated work stays under
+  `:slice_work` units (250 000 by default; a unit is about 2 ns: 1 per byte, 8 per value, 64 per
+  constructor, 2 per inflated byte), so about half a millisecond at most. Larger inputs go
+  straight to a dirty CPU scheduler; a decode whose work runs past the budget is redone there
+  (only the cheap checking pass is lost: terms are built after it), as is such an encode.
   """
 
   alias MTProto.TL.Error
 
   @gzip_limit 16 * 1024 * 1024
-  @slice_work 65_536
+  @slice_work 250_000
 
   @typedoc "A TL value as a term: a map with the constructor name under `:_`, or a boolean."
   @type tl_term :: %{required(:_) => atom(), optional(atom()) => term()} | boolean()
