@@ -44,7 +44,8 @@ nif: $(NIF_SO) $(OBJDIR)/tl_schema.checked
 # The TL schema check: every constructor id against the CRC32 of its line, every type defined.
 # A failure names the file and line and fails the build.
 TL_SCHEMAS := $(wildcard priv/schema/*.tl)
-$(OBJDIR)/tl_schema_check: c_src/tl_tools/tl_schema_check.c c_src/tl_schema.c c_src/tl_schema.h
+$(OBJDIR)/tl_schema_check: c_src/tl_tools/tl_schema_check.c c_src/tl_schema.c c_src/tl_schema_resolve.c \
+                           c_src/tl_schema.h c_src/tl_schema_impl.h
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -std=gnu11 $(WARN) -Ic_src $(filter %.c,$^) -o $@ $(OPENSSL_LIBS)
 

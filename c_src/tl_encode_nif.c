@@ -32,14 +32,6 @@ static ERL_NIF_TERM path_list(enc *e, int extra, ERL_NIF_TERM last) {
     return l;
 }
 
-static ERL_NIF_TERM text(ErlNifEnv *env, const char *t) {
-    unsigned char *d;
-    size_t n = strlen(t);
-    ERL_NIF_TERM r = mt_new_binary(env, n, &d);
-    if (d) memcpy(d, t, n);
-    return r;
-}
-
 /* {Reason, Path} */
 static int fail(enc *e, const char *reason) {
     e->err = enif_make_tuple2(e->env, tl_nif_atom(e->env, reason), path_list(e, 0, 0));
@@ -49,7 +41,7 @@ static int fail(enc *e, const char *reason) {
 /* {bad_value, Path, ExpectedTypeText} */
 static int bad_value(enc *e, const char *type_text) {
     e->err = enif_make_tuple3(e->env, tl_nif_atom(e->env, "bad_value"), path_list(e, 0, 0),
-                              text(e->env, type_text));
+                              tl_nif_text(e->env, type_text));
     return -1;
 }
 
@@ -139,7 +131,7 @@ static int enc_object(enc *e, const tl_type *t, ERL_NIF_TERM v, const char *type
     return enc_fields(e, ci, v);
 wrong:
     e->err = enif_make_tuple4(e->env, tl_nif_atom(e->env, "wrong_constructor"), name,
-                              text(e->env, type_text), path_list(e, 0, 0));
+                              tl_nif_text(e->env, type_text), path_list(e, 0, 0));
     return -1;
 }
 

@@ -111,7 +111,7 @@ ERL_NIF_TERM nif_tl_schema_layer(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
     return enif_make_int(env, tl_state.schema->layer);
 }
 
-static ERL_NIF_TERM make_text(ErlNifEnv *env, const char *text) {
+ERL_NIF_TERM tl_nif_text(ErlNifEnv *env, const char *text) {
     unsigned char *data;
     size_t n = strlen(text);
     ERL_NIF_TERM t = mt_new_binary(env, n, &data);
@@ -143,7 +143,7 @@ static ERL_NIF_TERM type_term(ErlNifEnv *env, int32_t ti, const char *text) {
                                 type_term(env, t->elem, inner));
     }
     case TLK_BOXED:
-        return enif_make_tuple3(env, mt_atom(env, "boxed"), make_text(env, s->boxed[t->ref].name),
+        return enif_make_tuple3(env, mt_atom(env, "boxed"), tl_nif_text(env, s->boxed[t->ref].name),
                                 enif_make_int(env, t->ref));
     case TLK_BARE:
         return enif_make_tuple2(env, mt_atom(env, "bare"),
@@ -169,7 +169,7 @@ ERL_NIF_TERM nif_tl_schema_entries(ErlNifEnv *env, int argc, const ERL_NIF_TERM 
                     env, tl_state.field_atoms[s->params[c->first_param + p->flag_param].name_id],
                     enif_make_int(env, p->flag_bit));
             ERL_NIF_TERM pt = enif_make_tuple4(env, tl_state.field_atoms[p->name_id],
-                                               make_text(env, p->type_text),
+                                               tl_nif_text(env, p->type_text),
                                                type_term(env, p->type, p->type_text), cond);
             params = enif_make_list_cell(env, pt, params);
         }
@@ -177,10 +177,10 @@ ERL_NIF_TERM nif_tl_schema_entries(ErlNifEnv *env, int argc, const ERL_NIF_TERM 
         ERL_NIF_TERM items[8] = {tl_state.ctor_atoms[i],
                                  enif_make_uint(env, c->id),
                                  kinds[c->is_method],
-                                 make_text(env, c->type_text),
+                                 tl_nif_text(env, c->type_text),
                                  boxed,
                                  params,
-                                 make_text(env, s->files[c->file]),
+                                 tl_nif_text(env, s->files[c->file]),
                                  enif_make_int(env, c->line)};
         list = enif_make_list_cell(env, enif_make_tuple_from_array(env, items, 8), list);
     }

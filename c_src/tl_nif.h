@@ -24,6 +24,9 @@ int32_t tl_nif_ctor_of_atom(ERL_NIF_TERM atom);
 /* Makes an error-reason atom from a constant name. */
 ERL_NIF_TERM tl_nif_atom(ErlNifEnv *env, const char *name);
 
+/* A binary holding a C string (schema text for reasons and Schema entries). */
+ERL_NIF_TERM tl_nif_text(ErlNifEnv *env, const char *text);
+
 ERL_NIF_TERM nif_tl_decode(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 ERL_NIF_TERM nif_tl_encode(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 ERL_NIF_TERM nif_tl_schema_layer(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);

@@ -13,12 +13,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s:%d: error: %s\n", diag.file, diag.line, diag.message);
         return 1;
     }
-    int computed = 0, marked = 0, methods = 0;
+    int marked = 0, methods = 0;
     for (int32_t i = 0; i < s->nctors; i++) {
         if (s->ctors[i].id_not_crc) marked++;
         if (s->ctors[i].is_method) methods++;
     }
-    (void)computed;
     printf("TL schema %s: layer %d, %d constructors, %d methods, %d boxed types, %d ids marked "
            "not-CRC\n",
            dir, s->layer, s->nctors - methods, methods, s->nboxed, marked);

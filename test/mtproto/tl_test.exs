@@ -337,6 +337,9 @@ defmodule MTProto.TLTest do
       # api.tl's message wins the name; mtproto.tl's bare message is still listed
       assert Schema.id(:message) == 0x96FDBBE9
       assert Enum.count(Schema.constructors(), &(&1.name == :message)) == 2
+      # lines without an id get the CRC32 of their canonical form
+      assert %{name: :message, file: "mtproto.tl"} = Schema.entry(0x5BB8E511)
+      assert %{name: :tlsBlockDomain} = Schema.entry(0x10E8636F)
       assert length(Schema.constructors()) + length(Schema.methods()) > 2100
     end
   end
