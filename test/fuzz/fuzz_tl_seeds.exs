@@ -16,7 +16,10 @@ File.mkdir_p!(dir)
 entries =
   Enum.take_random(Schema.constructors(), 60) ++
     Enum.take_random(Schema.methods(), 30) ++
-    Enum.map([:msg_container, :future_salts, :resPQ, :channelFull, :user, :message], &Schema.entry/1)
+    Enum.map(
+      [:msg_container, :future_salts, :resPQ, :channelFull, :user, :message],
+      &Schema.entry/1
+    )
 
 seeds =
   for e <- entries, Schema.entry(e.name) == e do

@@ -276,6 +276,32 @@ defmodule MTProto.TLTest do
       assert TL.encode([1]) == {:error, {:bad_value, [], "Object"}}
     end
 
+    test "nesting deeper than the limit, on both schedulers" do
+      nest = fn n ->
+        Enum.reduce(1..n, %{_: :ping, ping_id: 1}, fn _, q ->
+          %{_: :invokeWithoutUpdates, query: q}
+        end)
+      end
+
+      for slice <- [0, 1] do
+        assert {:ok, bin} = TL.encode(nest.(62), slice_work: slice)
+        assert TL.decode(bin, slice_work: slice) == {:ok, nest.(62)}
+        assert {:error, {:too_deep, path}} = TL.encode(nest.(100), slice_work: slice)
+        assert Enum.all?(path, &(&1 == :query)) and length(path) == 64
+      end
+    end
+
+    test "improper lists and non-binaries" do
+      assert TL.encode(%{_: :msgs_ack, msg_ids: [1 | 2]}) ==
+               {:error, {:bad_value, [:msg_ids], "Vector<long>"}}
+
+      assert TL.encode(%{_: :rpc_error, error_code: 1, error_message: ~c"abc"}) ==
+               {:error, {:bad_value, [:error_message], "string"}}
+
+      assert TL.encode(%{_: :"messages.setTyping", peer: %{_: :inputPeerSelf}, action: 1}) ==
+               {:error, {:bad_value, [:action], "SendMessageAction"}}
+    end
+
     test "unknown keys are refused" do
       assert TL.encode(%{_: :ping, ping_id: 1, pong: 2}) == {:error, {:unknown_field, :pong, []}}
     end
