@@ -41,6 +41,7 @@ defmodule MTProto.Session.Core do
     dc_id: 2,
     time_offset_ns: 0,
     time_synced?: false,
+    window_misses: [],
     connection_inited?: false,
     last_msg_id: 0,
     content_count: 0,

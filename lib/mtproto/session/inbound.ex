@@ -54,7 +54,7 @@ defmodule MTProto.Session.Inbound do
     case check_id(core, msg.msg_id) do
       :ok ->
         {:ok, history} = MessageId.History.accept(core.history, msg.msg_id)
-        core = %{core | history: history}
+        core = %{core | history: history, window_misses: []}
         core = if core.time_synced?, do: core, else: Core.sync_clock(core, msg.msg_id)
         {events, core} = handle_message(core, msg)
         {Enum.reverse(events), core}
@@ -119,14 +119,36 @@ defmodule MTProto.Session.Inbound do
           nil
       end)
 
-    if found do
-      core = Core.sync_clock(core, msg.msg_id)
-      {:ok, history} = MessageId.History.accept(core.history, msg.msg_id)
-      core = Core.reissue(%{core | history: history}, found)
-      {[{:clock_fixed, div(core.time_offset_ns, 1_000_000_000)}], core}
-    else
-      drop(core, reason, [])
+    cond do
+      found ->
+        core = Core.sync_clock(core, msg.msg_id)
+        {:ok, history} = MessageId.History.accept(core.history, msg.msg_id)
+        core = Core.reissue(%{core | history: history, window_misses: []}, found)
+        {[{:clock_fixed, div(core.time_offset_ns, 1_000_000_000)}], core}
+
+      clock_moved?(core, msg.msg_id) ->
+        # Our clock stepped (the server keeps answering, from "outside" our window): resync.
+        core = Core.sync_clock(%{core | window_misses: []}, msg.msg_id)
+        {events, core} = receive_message(core, msg)
+        {[{:clock_fixed, div(core.time_offset_ns, 1_000_000_000)} | events], core}
+
+      true ->
+        misses =
+          if history_ok(core, msg.msg_id) == :ok,
+            do: Enum.take([MessageId.offset_from(msg.msg_id) | core.window_misses], 3),
+            else: core.window_misses
+
+        drop(%{core | window_misses: misses}, reason, [])
     end
+  end
+
+  # The window check is only as good as our clock. Replays cannot pass the history check (ids
+  # seen or below every remembered one), so two messages in a row that pass everything but
+  # the window, and agree on the offset within 30 s, mean that our clock moved, not the server's.
+  defp clock_moved?(core, msg_id) do
+    history_ok(core, msg_id) == :ok and
+      core.window_misses != [] and
+      Enum.all?(core.window_misses, &(abs(&1 - MessageId.offset_from(msg_id)) < 30_000_000_000))
   end
 
   defp ours?(core, id) do

@@ -20,11 +20,17 @@ defmodule MTProto.Session.Salts do
   @spec new(integer()) :: t()
   def new(salt), do: %__MODULE__{current: salt}
 
-  @doc "Replaces the current salt (bad_server_salt, new_session_created); its validity is unknown."
+  @doc """
+  Replaces the current salt with one the server sent (bad_server_salt, new_session_created).
+  The future salts known so far are forgotten: the server's set has changed.
+  """
   @spec put_current(t(), integer()) :: t()
-  def put_current(salts, salt), do: %{salts | current: salt, valid_until: nil}
+  def put_current(salts, salt), do: %{salts | current: salt, valid_until: nil, future: []}
 
-  @doc "Stores the answer to `get_future_salts` and picks the salt valid at `now`."
+  @doc """
+  Stores the answer to `get_future_salts` (fresh from the server, so valid): the current salt
+  takes its validity from it, or is replaced by the newest salt already valid.
+  """
   @spec put_future(t(), [future_salt()], integer()) :: t()
   def put_future(salts, future, now) do
     future =
@@ -32,12 +38,23 @@ defmodule MTProto.Session.Salts do
       |> Enum.map(&Map.take(&1, [:valid_since, :valid_until, :salt]))
       |> Enum.sort_by(& &1.valid_since)
 
-    rotate(%{salts | future: future}, now)
+    salts = %{salts | future: future}
+
+    case Enum.find(future, &(&1.salt == salts.current)) do
+      %{valid_until: until} -> rotate(%{salts | valid_until: until}, now)
+      nil -> switch(salts, now)
+    end
   end
 
   @doc "Moves to the newest future salt already valid when the current one is about to expire."
   @spec rotate(t(), integer()) :: t()
+  def rotate(%__MODULE__{valid_until: nil} = salts, _now), do: salts
+
   def rotate(%__MODULE__{} = salts, now) do
+    if salts.valid_until <= now + @margin, do: switch(salts, now), else: salts
+  end
+
+  defp switch(salts, now) do
     future = Enum.reject(salts.future, &(&1.valid_until <= now + @margin))
 
     case Enum.filter(future, &(&1.valid_since <= now)) do
@@ -45,12 +62,9 @@ defmodule MTProto.Session.Salts do
         %{salts | future: future}
 
       usable ->
-        expiring? = salts.valid_until == nil or salts.valid_until <= now + @margin
-        best = List.last(usable)
-
-        if expiring? and (salts.valid_until == nil or best.valid_until > salts.valid_until),
-          do: %{salts | current: best.salt, valid_until: best.valid_until, future: future},
-          else: %{salts | future: future}
+        usable
+        |> List.last()
+        |> then(&%{salts | current: &1.salt, valid_until: &1.valid_until, future: future})
     end
   end
 

@@ -285,6 +285,22 @@ if Code.ensure_loaded?(MTProto.TL) do
       end
     end
 
+    test "two authentic messages in a row from outside the window mean our clock stepped: resync" do
+      core = %{new_core() | connection_inited?: true}
+      {a, core} = call!(core, %{_: :ping, ping_id: 1}, :a)
+      {_, core} = Core.flush(core)
+      ack = TL.encode!(%{_: :msgs_ack, msg_ids: [a]})
+      pong = TL.encode!(%{_: :pong, msg_id: a, ping_id: 1})
+      {events, core} = Inbound.handle_packet(core, packet(core, ack, msg_id: server_id(3600)))
+      assert events == [{:dropped, :too_new}]
+      {events, core} = Inbound.handle_packet(core, packet(core, pong, msg_id: server_id(3600)))
+      assert [{:clock_fixed, offset}, {:reply, :a, {:ok, %{_: :pong}}}] = events
+      assert_in_delta offset, 3600, 2
+      # a lone straggler does not move the clock
+      assert {[{:dropped, :too_old}], _} =
+               Inbound.handle_packet(core, packet(core, ack, msg_id: server_id(0)))
+    end
+
     test "reconnect resends unanswered calls with their msg_ids; answered and acked ones are not resent" do
       core = %{new_core() | connection_inited?: true}
       {a, core} = call!(core, %{_: :ping, ping_id: 1}, :a)

@@ -19,10 +19,16 @@ defmodule MTProto.Session.SaltsTest do
     assert Salts.need_more?(s, 3750)
   end
 
-  test "a salt from the server (bad_server_salt) is used until future salts say otherwise" do
-    s = Salts.new(1) |> Salts.put_current(9)
-    assert s.current == 9 and s.valid_until == nil
+  test "a salt from the server (bad_server_salt) replaces the stale future ones" do
+    s = Salts.new(1) |> Salts.put_future([fs(0, 1000, 2), fs(900, 2000, 3)], 100)
+    assert s.current == 2
+    s = Salts.put_current(s, 9)
+    assert s.current == 9 and s.valid_until == nil and s.future == []
     assert Salts.rotate(s, 100).current == 9
     assert Salts.need_more?(s, 100)
+    # fresh future salts that list the current one give it its validity
+    s = Salts.put_future(s, [fs(0, 1000, 9), fs(900, 2000, 10)], 100)
+    assert s.current == 9 and s.valid_until == 1000
+    assert Salts.rotate(s, 950).current == 10
   end
 end
