@@ -137,3 +137,80 @@ defmodule MTProto.TLPropertyTest do
 
   defp pad(b), do: b <> :binary.copy(<<0>>, rem(4 - rem(byte_size(b), 4), 4))
 end
+
+defmodule MTProto.TLNoCrashPropertyTest do
+  use ExUnit.Case, async: true
+
+  alias MTProto.Test.Prop
+  alias MTProto.TL
+
+  @seeds [
+    %{_: :ping, ping_id: 1},
+    %{_: :rpc_error, error_code: 420, error_message: "FLOOD_WAIT_3"},
+    %{_: :msgs_ack, msg_ids: [1, 2, 3]},
+    %{
+      _: :"messages.sendMessage",
+      peer: %{_: :inputPeerUser, user_id: 1, access_hash: 2},
+      message: "hello",
+      random_id: 3,
+      entities: [%{_: :messageEntityBold, offset: 0, length: 5}]
+    }
+  ]
+
+  # jiffy's prop_dec_no_crash_bin: any bytes give {:ok, _} or {:error, _}.
+  test "PropEr: random binaries never crash decode or decode_result" do
+    prop =
+      :proper.forall(:proper_types.binary(), fn bin ->
+        ok_or_error?(TL.decode(bin)) and
+          ok_or_error?(TL.decode_result(:"messages.receivedQueue", bin)) and
+          ok_or_error?(TL.decode(bin, slice_work: 1))
+      end)
+
+    Prop.check(prop, 500)
+  end
+
+  # Valid encodings with bytes flipped, cut or inserted get further into the decoder.
+  test "PropEr: mutated valid encodings never crash and re-encode what they decode" do
+    valid = Enum.map(@seeds, &TL.encode!/1)
+
+    gen =
+      :proper_types.tuple([
+        :proper_types.elements(valid),
+        :proper_types.list(
+          :proper_types.tuple([:proper_types.non_neg_integer(), :proper_types.byte()])
+        )
+      ])
+
+    prop =
+      :proper.forall(gen, fn {bin, edits} ->
+        mutated = Enum.reduce(edits, bin, &mutate/2)
+
+        case TL.decode(mutated) do
+          {:ok, term} when is_map(term) ->
+            {:ok, again} = TL.encode(term)
+            TL.decode(again) == {:ok, term}
+
+          other ->
+            ok_or_error?(other)
+        end
+      end)
+
+    Prop.check(prop, 1000)
+  end
+
+  defp mutate({pos, byte}, bin) when byte_size(bin) > 0 do
+    i = rem(pos, byte_size(bin))
+
+    case rem(byte, 3) do
+      0 -> binary_part(bin, 0, i) <> <<byte>> <> binary_part(bin, i + 1, byte_size(bin) - i - 1)
+      1 -> binary_part(bin, 0, i)
+      2 -> binary_part(bin, 0, i) <> <<byte>> <> binary_part(bin, i, byte_size(bin) - i)
+    end
+  end
+
+  defp mutate(_, bin), do: bin
+
+  defp ok_or_error?({:ok, _}), do: true
+  defp ok_or_error?({:error, _}), do: true
+  defp ok_or_error?(_), do: false
+end
