@@ -37,32 +37,36 @@ static int build_object(builder *b, const tl_tok *tok, ERL_NIF_TERM *out) {
     const tl_ctor *c = &s->ctors[tok->a];
     uint64_t bits[(TL_MAX_PARAMS + 63) / 64] = {tok->v};
     for (int k = 64; k < c->nparams; k += 64) bits[k / 64] = b->t->toks[b->i++].v; /* TOK_BITS */
-    size_t n = 1 + c->nparams;
-    if (reserve(b, 2 * n)) return -1;
-    size_t keys = b->sp, vals = b->sp + n, k = 1;
-    b->sp += 2 * n;
-    b->stack[keys] = tl_state.atom_underscore;
-    b->stack[vals] = tl_state.ctor_atoms[tok->a];
+    size_t n = 1 + (size_t)c->nparams;
+    if (reserve(b, 3 * n)) return -1;
+    /* values by param (0: absent), then keys and values in the constructor's sorted key order */
+    size_t by_param = b->sp, keys = b->sp + n, vals = b->sp + 2 * n, k = 0;
+    b->sp += 3 * n;
+    b->stack[by_param] = tl_state.ctor_atoms[tok->a];
     for (int j = 0; j < c->nparams; j++) {
         const tl_param *p = &s->params[c->first_param + j];
         uint8_t kind = s->types[p->type].kind;
         int bit = (int)((bits[j / 64] >> (j % 64)) & 1);
-        if (kind == TLK_FLAGS) continue;
-        if (kind == TLK_TRUE) {
-            b->stack[keys + k] = tl_state.field_atoms[p->name_id];
-            b->stack[vals + k] = bit ? atom_true : atom_false;
-            k++;
-            continue;
-        }
-        if (!bit) continue;
-        ERL_NIF_TERM v;
-        if (build(b, &v)) return -1;
-        b->stack[keys + k] = tl_state.field_atoms[p->name_id];
+        ERL_NIF_TERM v = 0;
+        if (kind == TLK_TRUE)
+            v = bit ? atom_true : atom_false;
+        else if (kind != TLK_FLAGS && bit && build(b, &v))
+            return -1;
+        b->stack[by_param + 1 + j] = v;
+    }
+    const uint16_t *order = tl_state.key_order + c->first_param + tok->a;
+    for (size_t o = 0; o < n; o++) {
+        unsigned ix = order[o];
+        ERL_NIF_TERM v = b->stack[by_param + ix];
+        if (!v) continue;
+        b->stack[keys + k] =
+            ix == 0 ? tl_state.atom_underscore
+                    : tl_state.field_atoms[s->params[c->first_param + ix - 1].name_id];
         b->stack[vals + k] = v;
         k++;
     }
     int ok = enif_make_map_from_arrays(b->env, b->stack + keys, b->stack + vals, k, out);
-    b->sp -= 2 * n;
+    b->sp -= 3 * n;
     return ok ? 0 : -1;
 }
 

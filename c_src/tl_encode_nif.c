@@ -208,27 +208,6 @@ static int enc_value(enc *e, int32_t type, ERL_NIF_TERM v, const char *type_text
     }
 }
 
-/* Finds a key of `map` that is neither `_` nor a field of constructor ci, for the error. */
-static int unknown_key(enc *e, const tl_ctor *c, ERL_NIF_TERM map) {
-    ErlNifMapIterator it;
-    ERL_NIF_TERM k, v, found = atom_undefined;
-    if (!enif_map_iterator_create(e->env, map, &it, ERL_NIF_MAP_ITERATOR_FIRST)) return nomem(e);
-    while (enif_map_iterator_get_pair(e->env, &it, &k, &v)) {
-        int known = k == tl_state.atom_underscore;
-        for (int j = 0; j < c->nparams && !known; j++)
-            known = k == tl_state.field_atoms[e->s->params[c->first_param + j].name_id];
-        if (!known) {
-            found = k;
-            break;
-        }
-        enif_map_iterator_next(e->env, &it);
-    }
-    enif_map_iterator_destroy(e->env, &it);
-    e->err = enif_make_tuple3(e->env, tl_nif_atom(e->env, "unknown_field"), found,
-                              path_list(e, 0, 0));
-    return -1;
-}
-
 static int enc_fields(enc *e, int32_t ci, ERL_NIF_TERM map) {
     const tl_schema *s = e->s;
     const tl_ctor *c = &s->ctors[ci];
@@ -246,23 +225,27 @@ static int enc_fields(enc *e, int32_t ci, ERL_NIF_TERM map) {
     e->vsp += c->nparams;
     e->depth++;
     e->work += TL_WORK_OBJECT;
-    /* Look every field up once; a value is "present" unless absent or nil. */
+    /* One pass over the map: each key to its param; a value is "present" unless nil. */
     uint32_t flags[TL_MAX_PARAMS];
-    size_t found = enif_get_map_value(e->env, map, tl_state.atom_underscore, &e->vals[base]) ? 1 : 0;
-    for (int j = 0; j < c->nparams; j++) {
-        const tl_param *p = &s->params[c->first_param + j];
-        ERL_NIF_TERM v;
-        flags[j] = 0;
-        if (enif_get_map_value(e->env, map, tl_state.field_atoms[p->name_id], &v)) {
-            found++;
-            if (v == atom_nil) v = 0;
-        } else {
-            v = 0;
+    memset(flags, 0, sizeof(uint32_t) * c->nparams);
+    for (int j = 0; j < c->nparams; j++) e->vals[base + j] = 0;
+    ErlNifMapIterator it;
+    ERL_NIF_TERM k, v;
+    if (!enif_map_iterator_create(e->env, map, &it, ERL_NIF_MAP_ITERATOR_FIRST)) return nomem(e);
+    while (enif_map_iterator_get_pair(e->env, &it, &k, &v)) {
+        if (k != tl_state.atom_underscore) {
+            int j = tl_nif_param_of(ci, k);
+            if (j < 0) {
+                enif_map_iterator_destroy(e->env, &it);
+                e->err = enif_make_tuple3(e->env, tl_nif_atom(e->env, "unknown_field"), k,
+                                          path_list(e, 0, 0));
+                return -1;
+            }
+            e->vals[base + j] = v == atom_nil ? 0 : v;
         }
-        e->vals[base + j] = v;
+        enif_map_iterator_next(e->env, &it);
     }
-    size_t size;
-    if (enif_get_map_size(e->env, map, &size) && size > found) return unknown_key(e, c, map);
+    enif_map_iterator_destroy(e->env, &it);
     for (int j = 0; j < c->nparams; j++) {
         const tl_param *p = &s->params[c->first_param + j];
         if (p->flag_param < 0) continue;

@@ -30,13 +30,79 @@ int32_t tl_nif_ctor_of_atom(ERL_NIF_TERM atom) {
     }
 }
 
+static uint32_t hash_param(int32_t ci, ERL_NIF_TERM key) {
+    return hash_term(key ^ ((ERL_NIF_TERM)ci * 0x9e3779b97f4a7c15ull));
+}
+
+int tl_nif_param_of(int32_t ci, ERL_NIF_TERM key) {
+    for (uint32_t h = hash_param(ci, key) & tl_state.pk_mask;; h = (h + 1) & tl_state.pk_mask) {
+        if (tl_state.pk_ctors[h] < 0) return -1;
+        if (tl_state.pk_atoms[h] == key && tl_state.pk_ctors[h] == ci) return tl_state.pk_params[h];
+    }
+}
+
+static int build_param_table(void) {
+    const tl_schema *s = tl_state.schema;
+    uint32_t size = 16;
+    while (size < (uint32_t)s->nparams * 2) size *= 2;
+    tl_state.pk_atoms = calloc(size, sizeof(ERL_NIF_TERM));
+    tl_state.pk_ctors = malloc(size * sizeof(int32_t));
+    tl_state.pk_params = calloc(size, sizeof(uint16_t));
+    if (!tl_state.pk_atoms || !tl_state.pk_ctors || !tl_state.pk_params) return -1;
+    memset(tl_state.pk_ctors, 0xff, size * sizeof(int32_t));
+    tl_state.pk_mask = size - 1;
+    for (int32_t i = 0; i < s->nctors; i++)
+        for (int j = 0; j < s->ctors[i].nparams; j++) {
+            ERL_NIF_TERM a = tl_state.field_atoms[s->params[s->ctors[i].first_param + j].name_id];
+            if (tl_nif_param_of(i, a) >= 0) continue; /* a field named twice: the first wins */
+            uint32_t h = hash_param(i, a) & tl_state.pk_mask;
+            while (tl_state.pk_ctors[h] >= 0) h = (h + 1) & tl_state.pk_mask;
+            tl_state.pk_atoms[h] = a;
+            tl_state.pk_ctors[h] = i;
+            tl_state.pk_params[h] = (uint16_t)j;
+        }
+    return 0;
+}
+
 static void state_free(void) {
     tl_schema_free(tl_state.schema);
     free(tl_state.ctor_atoms);
     free(tl_state.field_atoms);
     free(tl_state.atom_keys);
     free(tl_state.atom_ctors);
+    free(tl_state.key_order);
+    free(tl_state.pk_atoms);
+    free(tl_state.pk_ctors);
+    free(tl_state.pk_params);
     memset(&tl_state, 0, sizeof tl_state);
+}
+
+static const ERL_NIF_TERM *sort_keys; /* load time only (no concurrency there) */
+
+static int compare_keys(const void *a, const void *b) {
+    return enif_compare(sort_keys[*(const uint16_t *)a], sort_keys[*(const uint16_t *)b]);
+}
+
+/* key_order: each constructor's keys sorted by term order (see tl_nif.h). */
+static int build_key_order(void) {
+    const tl_schema *s = tl_state.schema;
+    tl_state.key_order = malloc(((size_t)s->nparams + (size_t)s->nctors) * sizeof(uint16_t));
+    if (!tl_state.key_order) return -1;
+    ERL_NIF_TERM keys[TL_MAX_PARAMS + 1];
+    for (int32_t i = 0; i < s->nctors; i++) {
+        const tl_ctor *c = &s->ctors[i];
+        uint16_t *order = tl_state.key_order + c->first_param + i;
+        keys[0] = tl_state.atom_underscore;
+        order[0] = 0;
+        for (int j = 0; j < c->nparams; j++) {
+            keys[j + 1] = tl_state.field_atoms[s->params[c->first_param + j].name_id];
+            order[j + 1] = (uint16_t)(j + 1);
+        }
+        sort_keys = keys;
+        qsort(order, (size_t)c->nparams + 1, sizeof *order, compare_keys);
+    }
+    sort_keys = NULL;
+    return 0;
 }
 
 static int build_atoms(ErlNifEnv *env) {
@@ -66,6 +132,7 @@ static int build_atoms(ErlNifEnv *env) {
         tl_state.atom_ctors[h] = i;
     }
     tl_state.atom_underscore = mt_atom(env, "_");
+    if (build_key_order() || build_param_table()) return -1;
     /* Every reason atom now, so that no call ever adds an atom. */
     for (int st = TL_OK; st <= TL_E_BUDGET; st++) mt_atom(env, tl_status_name((tl_status)st));
     static const char *reasons[] = {"in_gzip", "unknown_method", "bad_value", "missing_field",

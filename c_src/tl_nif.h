@@ -14,12 +14,23 @@ typedef struct {
     int32_t *atom_ctors;
     uint32_t atom_mask;
     ERL_NIF_TERM atom_underscore; /* `_`, the constructor key of a term */
+    /* Per constructor i, at key_order[first_param + i]: its nparams + 1 keys (0 = `_`, j + 1 =
+     * param j) in term order, so that maps are built from already sorted keys. */
+    uint16_t *key_order;
+    /* (constructor, field atom) -> param index, open addressing (see tl_nif_param_of). */
+    ERL_NIF_TERM *pk_atoms;
+    int32_t *pk_ctors;
+    uint16_t *pk_params;
+    uint32_t pk_mask;
 } tl_nif_state;
 
 extern tl_nif_state tl_state;
 
 /* The constructor a term's `_` atom names (api.tl's where mtproto.tl has the same name), or -1. */
 int32_t tl_nif_ctor_of_atom(ERL_NIF_TERM atom);
+
+/* The index of constructor ci's param named by the atom `key`, or -1. */
+int tl_nif_param_of(int32_t ci, ERL_NIF_TERM key);
 
 /* Makes an error-reason atom from a constant name. */
 ERL_NIF_TERM tl_nif_atom(ErlNifEnv *env, const char *name);
