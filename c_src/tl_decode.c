@@ -40,7 +40,7 @@ static int push(dec *d, uint32_t kind, uint32_t a, uint64_t v) {
         t->cap = cap;
     }
     t->toks[t->ntoks++] = (tl_tok){kind, a, v};
-    d->work += TL_WORK_TOKEN + (kind == TOK_OBJ ? TL_WORK_OBJECT : 0);
+    d->work += TL_WORK_TOKEN;
     return 0;
 }
 
@@ -197,6 +197,7 @@ static tl_status dec_fields(dec *d, int32_t ci) {
     if (d->max_work && d->work > d->max_work) return fail(d, TL_E_BUDGET, d->pos, 0, -1);
     size_t obj = d->t->ntoks;
     PUSH(d, TOK_OBJ, (uint32_t)ci, 0);
+    d->work += TL_WORK_OBJECT + TL_WORK_KEY * (size_t)c->nparams;
     for (int k = 64; k < c->nparams; k += 64) PUSH(d, TOK_BITS, 0, 0);
     uint32_t fw[TL_MAX_FLAG_WORDS] = {0};
     int16_t fw_param[TL_MAX_FLAG_WORDS];

@@ -12,9 +12,11 @@
 #define TL_DEFAULT_GZIP_LIMIT (16u * 1024 * 1024) /* inflated bytes per decode */
 
 /* Work units (about 2 ns each on a 2020s x86 core, term building included): a byte read costs
- * 1, a token 8, a constructor 56 more (its map is the dearest term), an inflated byte 2. */
+ * 1, a token 8, a constructor 32 more plus 8 per param (its map is the dearest term, and its
+ * size grows with the flags.N?true keys that take no bytes), an inflated byte 2. */
 #define TL_WORK_TOKEN 8
-#define TL_WORK_OBJECT 56
+#define TL_WORK_OBJECT 32
+#define TL_WORK_KEY 8
 #define TL_WORK_INFLATED 2
 
 typedef enum {

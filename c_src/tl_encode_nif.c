@@ -224,7 +224,7 @@ static int enc_fields(enc *e, int32_t ci, ERL_NIF_TERM map) {
     size_t base = e->vsp;
     e->vsp += c->nparams;
     e->depth++;
-    e->work += TL_WORK_OBJECT;
+    e->work += TL_WORK_OBJECT + TL_WORK_KEY * (size_t)c->nparams;
     /* One pass over the map: each key to its param; a value is "present" unless nil. */
     uint32_t flags[TL_MAX_PARAMS];
     memset(flags, 0, sizeof(uint32_t) * c->nparams);

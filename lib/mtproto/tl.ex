@@ -35,8 +35,8 @@ defmodule MTProto.TL do
   so terms never keep the input binary alive.
 
   Scheduling: a call runs on the caller's scheduler while its estimated work stays under
-  `:slice_work` units (250 000 by default; a unit is about 2 ns: 1 per byte, 8 per value, 64 per
-  constructor, 2 per inflated byte), so about half a millisecond at most. Larger inputs go
+  `:slice_work` units (250 000 by default; a unit is about 2 ns: 1 per byte, 8 per value, 32 per
+  constructor plus 8 per param of it, 2 per inflated byte), so about half a millisecond at most. Larger inputs go
   straight to a dirty CPU scheduler; a decode whose work runs past the budget is redone there
   (only the cheap checking pass is lost: terms are built after it), as is such an encode.
   """
