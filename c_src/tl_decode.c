@@ -140,10 +140,16 @@ static tl_status unwrap_gzip(dec *d, int32_t type, size_t at) {
             out = o;
             cap = ncap;
         }
+        /* at most 64 KiB a step, so that the work budget is checked as inflation goes */
+        size_t room = cap - out_len > 65536 ? 65536 : cap - out_len;
         zs.next_out = out + out_len;
-        zs.avail_out = (uInt)(cap - out_len);
+        zs.avail_out = (uInt)room;
         zr = inflate(&zs, Z_NO_FLUSH);
-        out_len = cap - zs.avail_out;
+        out_len += room - zs.avail_out;
+        if (d->max_work && d->work + out_len * TL_WORK_INFLATED > d->max_work) {
+            result = fail(d, TL_E_BUDGET, at, 0, -1);
+            goto done;
+        }
         if (zr != Z_OK && zr != Z_STREAM_END) {
             result = fail(d, TL_E_GZIP, at, 0, -1);
             goto done;

@@ -51,6 +51,10 @@ static int nomem(enc *e) {
 }
 
 static int put(enc *e, const void *data, size_t n) {
+    if (e->max_work && e->work + n > e->max_work) { /* before copying a large string */
+        e->budget = 1;
+        return -1;
+    }
     if (e->len + n > e->out.size) {
         size_t cap = e->out.size * 2;
         while (cap < e->len + n) cap *= 2;

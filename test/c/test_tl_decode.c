@@ -207,6 +207,8 @@ static void test_gzip(void) {
     big->n = 0;
     gzip_into(big, zeros, sizeof zeros);
     CHECK(dec(big, -1, 65536, 0) == TL_E_GZIP_TOO_LARGE);
+    /* inflation stops as soon as the work budget runs out, not after the whole output */
+    CHECK(dec(big, -1, 0, 100000) == TL_E_BUDGET);
     free(big);
     /* not gzip; inner errors carry the offset of the gzip_packed */
     b.n = 0;

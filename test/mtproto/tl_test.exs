@@ -67,6 +67,14 @@ defmodule MTProto.TLTest do
       assert TL.decode!(bytes) == %{_: :rpc_error, error_code: 400, error_message: s}
     end
 
+    test "decoded strings are copies: they never keep the input binary alive" do
+      s = :binary.copy("z", 1000)
+      bin = TL.encode!(%{_: :rpc_error, error_code: 1, error_message: s})
+      %{error_message: got} = TL.decode!(bin <> <<>>)
+      assert got == s
+      assert :binary.referenced_byte_size(got) == byte_size(got)
+    end
+
     test "inputGeoPoint: doubles and an optional int" do
       bytes =
         le32(0x48222FAF) <> le32(1) <> <<1.5::little-float-64, -2.25::little-float-64>> <> le32(9)
@@ -158,6 +166,18 @@ defmodule MTProto.TLTest do
       assert <<0xA1, 0xCF, 0x72, 0x30, _::binary>> = packed
       assert TL.decode!(packed) == term
       assert byte_size(TL.encode!(term, gzip_above: 1000)) < 200
+    end
+
+    test "big gzip_packed data and big strings move to a dirty scheduler with the same result" do
+      term = %{_: :rpc_error, error_code: 1, error_message: :binary.copy("ab", 2_000_000)}
+      bin = TL.encode!(term)
+      packed = TL.gzip(bin)
+      assert byte_size(packed) < 20_000
+      assert TL.decode(packed) == {:ok, term}
+      assert TL.decode(packed, slice_work: 1) == {:ok, term}
+      assert TL.decode(packed, slice_work: 0) == {:ok, term}
+      assert TL.encode(term) == {:ok, bin}
+      assert TL.encode(term, slice_work: 100) == {:ok, bin}
     end
 
     test "a zip bomb beyond the limit is an error, not an allocation" do
