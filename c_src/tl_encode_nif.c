@@ -294,7 +294,13 @@ static int enc_fields(enc *e, int32_t ci, ERL_NIF_TERM map) {
 
 ERL_NIF_TERM nif_tl_encode(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
     ErlNifUInt64 slice;
-    if (!enif_get_uint64(env, argv[1], &slice)) return enif_make_badarg(env);
+    if (!enif_get_uint64(env, argv[2], &slice)) return enif_make_badarg(env);
+    int32_t method = -1;
+    if (argv[1] != atom_nil) {
+        method = enif_is_atom(env, argv[1]) ? tl_nif_ctor_of_atom(argv[1]) : -1;
+        if (method < 0 || !tl_state.schema->ctors[method].is_method)
+            return mt_error(env, enif_make_tuple2(env, tl_nif_atom(env, "unknown_method"), argv[1]));
+    }
     int dirty = enif_thread_type() != ERL_NIF_THR_NORMAL_SCHEDULER;
     enc e;
     memset(&e, 0, sizeof e);
@@ -302,14 +308,20 @@ ERL_NIF_TERM nif_tl_encode(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) 
     e.s = tl_state.schema;
     e.max_work = dirty ? 0 : (size_t)slice;
     if (!enif_alloc_binary(256, &e.out)) return mt_error(env, atom_enomem);
-    const tl_type object = {TLK_OBJECT, -1, -1};
-    int rc = enc_object(&e, &object, argv[0], "Object");
+    int rc;
+    if (method >= 0) {
+        const tl_ctor *m = &e.s->ctors[method];
+        rc = enc_value(&e, m->type, argv[0], m->type_text);
+    } else {
+        const tl_type object = {TLK_OBJECT, -1, -1};
+        rc = enc_object(&e, &object, argv[0], "Object");
+    }
     enif_free(e.vals);
     if (rc) {
         enif_release_binary(&e.out);
         if (e.budget)
             return enif_schedule_nif(env, "tl_encode", ERL_NIF_DIRTY_JOB_CPU_BOUND, nif_tl_encode,
-                                     2, argv);
+                                     3, argv);
         return mt_error(env, e.err);
     }
     if (!enif_realloc_binary(&e.out, e.len)) {

@@ -44,12 +44,13 @@ ERL_NIF_TERM nif_tl_schema_layer(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
 ERL_NIF_TERM nif_tl_schema_entries(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 
 /* Entries of the NIF function table, each followed by a comma; stubs in lib/mtproto_nif_tl.hrl.
- * tl_decode(Bin, ResultOfMethod | nil, GzipLimit, SliceWork) and tl_encode(Term, SliceWork) run on
+ * tl_decode(Bin, ResultOfMethod | nil, GzipLimit, SliceWork) and tl_encode(Term, ResultOfMethod |
+ * nil, SliceWork) (nil: any boxed value; a method: a value of its return type) run on
  * the calling scheduler while the work stays under SliceWork (0: no limit) and redo it on a
  * dirty CPU scheduler past that. */
 #define TL_NIF_FUNCS                                                            \
     {"tl_decode", 4, nif_tl_decode, 0},                                         \
-    {"tl_encode", 2, nif_tl_encode, 0},                                         \
+    {"tl_encode", 3, nif_tl_encode, 0},                                         \
     {"tl_schema_layer", 0, nif_tl_schema_layer, 0},                             \
     {"tl_schema_entries", 0, nif_tl_schema_entries, ERL_NIF_DIRTY_JOB_CPU_BOUND},
 

@@ -65,10 +65,7 @@ defmodule MTProto.TL do
   @doc "Encodes a constructor or method term into TL bytes (its id first)."
   @spec encode(tl_term(), opts()) :: {:ok, binary()} | {:error, reason()}
   def encode(term, opts \\ []) do
-    case :mtproto_nif.tl_encode(term, Keyword.get(opts, :slice_work, @slice_work)) do
-      {:ok, bin} -> {:ok, maybe_gzip(bin, opts[:gzip_above])}
-      error -> error
-    end
+    nif_encode(term, nil, opts)
   end
 
   @doc "Like `encode/2`, raising `MTProto.TL.Error`."
@@ -95,10 +92,30 @@ defmodule MTProto.TL do
   def decode_result(method, binary, opts \\ []) when is_atom(method) and is_binary(binary),
     do: nif_decode(binary, method, opts)
 
+  @doc """
+  Encodes the result of an RPC call by the return type of `method`: the inverse of
+  `decode_result/3` (a list for `Vector<long>`, `true`/`false` for `Bool`, a term otherwise), as
+  the answering side of `rpc_result` needs.
+  """
+  @spec encode_result(atom(), term(), opts()) :: {:ok, binary()} | {:error, reason()}
+  def encode_result(method, value, opts \\ []) when is_atom(method),
+    do: nif_encode(value, method, opts)
+
+  @doc "Like `encode_result/3`, raising `MTProto.TL.Error`."
+  @spec encode_result!(atom(), term(), opts()) :: binary()
+  def encode_result!(method, value, opts \\ []), do: unwrap!(encode_result(method, value, opts))
+
   @doc "Wraps already-encoded TL bytes into `gzip_packed`."
   @spec gzip(binary()) :: binary()
   def gzip(tl_binary) when is_binary(tl_binary) do
     encode!(%{_: :gzip_packed, packed_data: :zlib.gzip(tl_binary)})
+  end
+
+  defp nif_encode(term, method, opts) do
+    case :mtproto_nif.tl_encode(term, method, Keyword.get(opts, :slice_work, @slice_work)) do
+      {:ok, bin} -> {:ok, maybe_gzip(bin, opts[:gzip_above])}
+      error -> error
+    end
   end
 
   defp nif_decode(binary, method, opts) do

@@ -61,14 +61,31 @@ defmodule MTProto.TLPropertyTest do
     end
   end
 
-  test "decode_result by every method's return type" do
+  test "encode_result and decode_result by every method's return type" do
     :rand.seed(:exsss, {5, 5, 5})
 
-    for m <- Schema.methods(), type = result_type(m), type != nil do
-      value = TLGenerator.value(type, 1)
-      bin = encode_value!(type, value)
-      assert TL.decode_result(m.name, bin) == {:ok, value}, "#{m.name}"
-    end
+    checked =
+      for m <- Schema.methods(), type = result_type(m), type != nil, reduce: 0 do
+        n ->
+          value = TLGenerator.value(type, 1)
+          bin = encode_value!(type, value)
+          assert TL.encode_result(m.name, value) == {:ok, bin}, "#{m.name}"
+          assert TL.decode_result(m.name, bin) == {:ok, value}, "#{m.name}"
+          n + 1
+      end
+
+    # every method but the generic ones (X) has a concrete result type
+    assert checked == Enum.count(Schema.methods(), &(&1.type != "X"))
+  end
+
+  test "generic results (invokeWithLayer's X) take any object" do
+    assert TL.encode_result(:invokeWithLayer, %{_: :pong, msg_id: 1, ping_id: 2}) ==
+             TL.encode(%{_: :pong, msg_id: 1, ping_id: 2})
+
+    assert TL.encode_result(:invokeWithLayer, [1]) == {:error, {:bad_value, [], "X"}}
+
+    assert TL.encode_result(:"messages.receivedQueue", [1, :x]) ==
+             {:error, {:bad_value, [1], "long"}}
   end
 
   defp gzipped do
@@ -89,20 +106,23 @@ defmodule MTProto.TLPropertyTest do
     case m.type do
       "X" -> nil
       "Bool" -> :bool
-      "Vector<" <> rest -> {:vector, elem(String.trim_trailing(rest, ">"))}
-      name -> boxed(name)
+      "Vector<" <> rest -> {:vector, element_type(String.trim_trailing(rest, ">"), m.file)}
+      name -> boxed(name, m.file)
     end
   end
 
-  defp elem("long"), do: :long
-  defp elem("int"), do: :int
-  defp elem("string"), do: :string
-  defp elem("bytes"), do: :bytes
-  defp elem("Bool"), do: :bool
-  defp elem(name), do: boxed(name)
+  defp element_type("long", _), do: :long
+  defp element_type("int", _), do: :int
+  defp element_type("string", _), do: :string
+  defp element_type("bytes", _), do: :bytes
+  defp element_type("Bool", _), do: :bool
+  defp element_type(name, file), do: boxed(name, file)
 
-  defp boxed(name) do
-    case Enum.find(Schema.constructors(), &(&1.type == name and &1.file == "api.tl")) do
+  # the boxed type as the method's file sees it (its own definitions first)
+  defp boxed(name, file) do
+    ctors = Enum.filter(Schema.constructors(), &(&1.type == name))
+
+    case Enum.find(ctors, &(&1.file == file)) || List.first(ctors) do
       nil -> nil
       c -> {:boxed, name, c.boxed}
     end
