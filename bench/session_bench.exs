@@ -60,7 +60,7 @@ defmodule SessionBench do
 
   defp start_datacenter do
     paths = Enum.flat_map(:code.get_path(), &[~c"-pa", &1])
-    {:ok, peer} = :peer.start_link(%{connection: :standard_io, args: paths})
+    {:ok, peer, _node} = :peer.start_link(%{connection: :standard_io, args: paths})
     {:ok, _} = :peer.call(peer, Application, :ensure_all_started, [:mtproto])
     spec = {MTProto.TestServer, [name: @server, port: 0]}
     {:ok, _} = :peer.call(peer, DynamicSupervisor, :start_child, [MTProto.SessionSupervisor, spec])
@@ -139,7 +139,7 @@ defmodule SessionBench do
   # (get_future_salts answered), then left idle.
   defp idle_memory(address, pem, key, n) do
     :erlang.garbage_collect()
-    before = :erlang.memory(:total)
+    before = :erlang.memory()
     t = System.monotonic_time(:millisecond)
 
     sids =
@@ -152,9 +152,16 @@ defmodule SessionBench do
     open_s = (System.monotonic_time(:millisecond) - t) / 1000
     Process.sleep(1000)
     for pid <- Process.list(), do: :erlang.garbage_collect(pid)
-    used = :erlang.memory(:total) - before
+    now = :erlang.memory()
+    per = fn key -> (now[key] - before[key]) / n / 1024 end
+
+    IO.puts(
+      "mtproto: per idle session, KiB: processes #{fmt(per.(:processes))}, ets #{fmt(per.(:ets))}, " <>
+        "binary #{fmt(per.(:binary))}, other system #{fmt(per.(:system) - per.(:ets) - per.(:binary))}"
+    )
+
     Enum.each(sids, &Session.close/1)
-    {used / n / 1024, open_s}
+    {per.(:total), open_s}
   end
 
   defp wait_connected(sids, tries \\ 600) do

@@ -14,6 +14,8 @@ const { TelegramClient, Api } = require(path.join(nm, "telegram"));
 const { StringSession } = require(path.join(nm, "telegram/sessions"));
 const { _serverKeys } = require(path.join(nm, "telegram/crypto/RSA"));
 const bigInt = require(path.join(nm, "big-integer"));
+const { ConnectionTCPFull } = require(path.join(nm, "telegram/network"));
+const { Logger } = require(path.join(nm, "telegram/extensions"));
 
 const [host, port, pemFile, fingerprint, handshakes, sequential, calls, idle] = process.argv.slice(2);
 
@@ -23,13 +25,22 @@ function trustKey() {
   _serverKeys.set(bigInt(fingerprint).toString(), { n, e: 65537 });
 }
 
+// gramjs dials port 80 (443 with WSS) whatever the session says: point it at the test DC.
+class LocalConnection extends ConnectionTCPFull {
+  constructor(opts) {
+    super({ ...opts, port: Number(port) });
+  }
+}
+
 function newClient(session) {
   const client = new TelegramClient(session || new StringSession(""), 1, "0123456789abcdef0123456789abcdef", {
+    connection: LocalConnection,
     connectionRetries: 1,
     receiveUpdates: false,
+    baseLogger: new Logger(process.env.GRAMJS_LOG || "none"),
   });
-  client.setLogLevel("none");
-  client.session.setDC(2, host, Number(port));
+  client.setLogLevel(process.env.GRAMJS_LOG || "none");
+  client.session.setDC(2, host, 443); // the port is LocalConnection's (StringSession keeps an int16)
   return client;
 }
 
@@ -83,7 +94,7 @@ async function main() {
   const idleClients = [];
   for (let i = 0; i < Number(idle); i++) {
     const s = new StringSession("");
-    s.setDC(2, host, Number(port));
+    s.setDC(2, host, 443);
     s.setAuthKey(key);
     const c = newClient(s);
     idleClients.push(c);

@@ -11,6 +11,19 @@ defmodule MTProto.Registry do
   @spec via(integer(), atom()) :: {:via, Registry, {module(), {integer(), atom()}}}
   def via(session_id, role), do: {:via, Registry, {__MODULE__, {session_id, role}}}
 
+  @doc "The `:via` name of a session's process, registered with a value (its options)."
+  @spec via(integer(), atom(), term()) :: {:via, Registry, {module(), {integer(), atom()}, term()}}
+  def via(session_id, role, value), do: {:via, Registry, {__MODULE__, {session_id, role}, value}}
+
+  @doc "The value a session's process registered with (the supervisor: the session's options)."
+  @spec value(integer(), atom()) :: {:ok, term()} | :error
+  def value(session_id, role) do
+    case Registry.lookup(__MODULE__, {session_id, role}) do
+      [{_pid, value}] -> {:ok, value}
+      [] -> :error
+    end
+  end
+
   @doc "The pid of a session's process."
   @spec whereis(integer(), atom()) :: pid() | nil
   def whereis(session_id, role) do

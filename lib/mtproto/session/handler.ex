@@ -45,8 +45,13 @@ defmodule MTProto.Session.Handler do
   ]
 
   @doc false
-  def start_link(opts) do
-    GenServer.start_link(__MODULE__, opts, name: Registry.via(opts[:session_id], :handler))
+  def start_link(session_id) do
+    opts = MTProto.Session.Supervisor.options(session_id)
+
+    GenServer.start_link(__MODULE__, opts,
+      name: Registry.via(session_id, :handler),
+      hibernate_after: Keyword.get(opts, :hibernate_after, 1_000)
+    )
   end
 
   @impl true

@@ -398,7 +398,7 @@ defmodule MTProto.Session.Inbound do
     asking? = Enum.any?(core.calls, fn {_, c} -> match?({:internal, :future_salts, _}, c.tag) end)
 
     if not asking? and Salts.need_more?(core.salts, Core.server_now(core)),
-      do: Core.internal_call(core, %{_: :get_future_salts, num: 32}, :future_salts),
+      do: Core.internal_call(core, %{_: :get_future_salts, num: 8}, :future_salts),
       else: core
   end
 

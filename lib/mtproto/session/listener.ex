@@ -34,8 +34,13 @@ defmodule MTProto.Session.Listener do
   ]
 
   @doc false
-  def start_link(opts) do
-    GenServer.start_link(__MODULE__, opts, name: Registry.via(opts[:session_id], :listener))
+  def start_link(session_id) do
+    opts = MTProto.Session.Supervisor.options(session_id)
+
+    GenServer.start_link(__MODULE__, opts,
+      name: Registry.via(session_id, :listener),
+      hibernate_after: Keyword.get(opts, :hibernate_after, 1_000)
+    )
   end
 
   @doc "Frames and writes packets (asynchronously)."

@@ -1,8 +1,9 @@
 defmodule MTProto.Session.Salts do
   @moduledoc """
   Server salts: the one in use and the future ones from `get_future_salts`, with their
-  validity. Salts are rotated before they expire (a margin of 60 s) and more are asked for
-  when fewer than two future ones remain. Times are server unix seconds.
+  validity. Salts are rotated before they expire (a margin of 60 s), the four soonest future
+  ones are kept, and more are asked for when fewer than two remain. Times are server unix
+  seconds.
   """
 
   defstruct current: 0, valid_until: nil, future: []
@@ -15,6 +16,8 @@ defmodule MTProto.Session.Salts do
         }
 
   @margin 60
+  # The soonest future salts kept (an idle session holds few; more are fetched when needed).
+  @keep 4
 
   @doc "Salts starting from one whose validity is unknown."
   @spec new(integer()) :: t()
@@ -37,6 +40,7 @@ defmodule MTProto.Session.Salts do
       future
       |> Enum.map(&Map.take(&1, [:valid_since, :valid_until, :salt]))
       |> Enum.sort_by(& &1.valid_since)
+      |> Enum.take(@keep)
 
     salts = %{salts | future: future}
 

@@ -3,6 +3,10 @@ defmodule MTProto.Session.Supervisor do
   One session's processes, `:rest_for_one`: the handler (all state) first, then the listener
   (the socket). A listener crash leaves the handler and its state alone; a handler crash
   restarts both, the handler taking its key back from the storage (or the imported one).
+
+  The session's options are kept once, as the supervisor's registry value; the children are
+  started with the session id only and read them from there. Idle, all three processes
+  hibernate (`:hibernate_after`, default 1 s), which is most of the memory of an idle session.
   """
 
   use Supervisor, restart: :temporary
@@ -12,14 +16,27 @@ defmodule MTProto.Session.Supervisor do
 
   @doc false
   def start_link(opts) do
-    Supervisor.start_link(__MODULE__, opts, name: Registry.via(opts[:session_id], :supervisor))
+    session_id = Keyword.fetch!(opts, :session_id)
+    name = Registry.via(session_id, :supervisor, opts)
+    # :supervisor.start_link/3 without its gen_server options: this is what it does, plus
+    # hibernate_after (a supervisor's heap stays as large as its init needed otherwise).
+    :gen_server.start_link(name, :supervisor, {name, __MODULE__, session_id},
+      hibernate_after: Keyword.get(opts, :hibernate_after, 1_000)
+    )
+  end
+
+  @doc "The options a session was opened with."
+  @spec options(integer()) :: keyword()
+  def options(session_id) do
+    {:ok, opts} = Registry.value(session_id, :supervisor)
+    opts
   end
 
   @impl true
-  def init(opts) do
+  def init(session_id) do
     children = [
-      Supervisor.child_spec({Handler, opts}, restart: :permanent),
-      Supervisor.child_spec({Listener, opts}, restart: :permanent)
+      Supervisor.child_spec({Handler, session_id}, restart: :permanent),
+      Supervisor.child_spec({Listener, session_id}, restart: :permanent)
     ]
 
     Supervisor.init(children, strategy: :rest_for_one, max_restarts: 10, max_seconds: 10)
