@@ -17,7 +17,11 @@ defmodule MTProto.TL do
     * `Object` and `!X` fields hold any boxed term (methods included); `true`/`false` there
       stand for `boolTrue`/`boolFalse`.
     * Bare constructors (`%Message` in `msg_container`, `vector<future_salt>`) are maps too;
-      their `:_` may be left out on encode.
+      their `:_` may be left out on encode. A container message's `bytes` field is the length
+      of its encoded `body`, written as given and not checked (`MTProto.Message` builds
+      containers by itself).
+    * Results of RPC calls go by the method's return type: `encode_result/3` and
+      `decode_result/3`.
 
   Errors are `{:error, reason}`. Decode reasons name the byte offset (inside `gzip_packed` data
   they are wrapped as `{:in_gzip, offset_of_the_gzip_packed, reason}`):
