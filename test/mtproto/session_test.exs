@@ -239,6 +239,57 @@ if Code.ensure_loaded?(MTProto.TL) and Code.ensure_loaded?(MTProto.TestServer) d
       assert Session.call(sid, %{_: :ping, ping_id: 1}) == {:error, :no_session}
     end
 
+    test "transport error -404 (key unknown to the server): a new key is made, the call completes" do
+      {server, _} = counting_server()
+      sid = open(server)
+      assert_receive {:mtproto, ^sid, :auth_key_generated}, 10_000
+      assert {:ok, _} = app_config(sid, 1)
+      {:ok, %{auth_key_id: old}} = Session.info(sid)
+      TestServer.inject(server, {:transport_error, -404})
+      task = Task.async(fn -> app_config(sid, 2) end)
+      Process.sleep(300)
+      TestServer.clear_faults(server)
+      assert {:ok, %{hash: 2}} = Task.await(task, 20_000)
+      assert_receive {:mtproto, ^sid, :auth_key_generated}, 10_000
+      {:ok, %{auth_key_id: new}} = Session.info(sid)
+      assert new != old
+    end
+
+    test "keepalive pings (ping_delay_disconnect) flow while idle; destroy_session is answered" do
+      {server, _} = counting_server()
+      attach([[:mtproto, :session, :dropped]])
+      sid = open(server, ping_interval: 50)
+      assert {:ok, _} = app_config(sid, 1)
+      {:ok, %{stats: %{packets_out: before}}} = Session.info(sid)
+      Process.sleep(400)
+      {:ok, %{stats: %{packets_out: later}, pending_calls: 0}} = Session.info(sid)
+      assert later - before >= 4
+
+      assert {:ok, %{_: :destroy_session_none, session_id: 12_345}} =
+               Session.call(sid, %{_: :destroy_session, session_id: 12_345})
+
+      refute_received {:event, [:mtproto, :session, :dropped], _}
+    end
+
+    test "a temporary key (p_q_inner_data_temp_dc) works like a permanent one" do
+      {server, _} = counting_server()
+      sid = open(server, temp_key: 3600)
+      assert_receive {:mtproto, ^sid, :auth_key_generated}, 10_000
+      assert {:ok, %{hash: 1}} = app_config(sid, 1)
+      assert {:ok, %{kind: :temp, expires_at: at}} = Session.export(sid)
+      assert_in_delta at, System.os_time(:second) + 3600, 5
+    end
+
+    test "send/3 (seed API): encrypted messages go out and their answers reach the client" do
+      {server, _} = counting_server()
+      sid = open(server)
+      assert {:ok, _} = app_config(sid, 1)
+      assert {:ok, msg_id} = Session.send(sid, %{_: :ping, ping_id: 99})
+      assert is_integer(msg_id) and rem(msg_id, 4) == 0
+      assert_receive {:mtproto, ^sid, %{_: :pong, ping_id: 99, msg_id: ^msg_id}}, 5_000
+      assert :ok = Session.set_client(sid, spawn(fn -> :ok end))
+    end
+
     defp wait_until(fun, tries \\ 200) do
       cond do
         fun.() -> :ok

@@ -156,9 +156,19 @@ defmodule MTProto.Session.Core do
     end
   end
 
-  @doc "Queues a message that expects no answer (`send/3` of the seed API); it is resent until acknowledged."
+  @doc """
+  Queues a message without a waiting caller (`send/3` of the seed API). A method call is
+  tracked like `call/3` under the tag `{:client, ref}`, so its answer goes to the session's
+  client; anything else is resent until acknowledged.
+  """
   @spec send_message(t(), map()) :: {:ok, integer(), t()} | {:error, term()}
-  def send_message(core, %{} = term) do
+  def send_message(core, %{_: name} = term) when is_atom(name) do
+    if MTProto.TL.Schema.method?(name),
+      do: call(core, term, {:client, make_ref()}),
+      else: send_object(core, term)
+  end
+
+  defp send_object(core, term) do
     case TL.encode(term) do
       {:ok, body} ->
         {msg_id, core} = enqueue(core, body, Message.content_related?(body))

@@ -246,7 +246,7 @@ defmodule MTProto.Session.Handler do
           else: []
         )
 
-    for tag <- tags, do: send(tag, {tag, {:error, :closed}})
+    for tag <- tags, do: reply_to(tag, {:error, :closed})
     :ok
   end
 
@@ -371,7 +371,7 @@ defmodule MTProto.Session.Handler do
             core
 
           {:error, reason} ->
-            send(tag, {tag, {:error, reason}})
+            reply_to(tag, {:error, reason})
             core
         end
       end)
@@ -400,8 +400,19 @@ defmodule MTProto.Session.Handler do
     Enum.reduce(events, %{state | core: core}, &handle_event/2)
   end
 
+  # Answers to send/3 go to the client: the result itself, or {:error, msg_id-less reason}.
+  defp handle_event({:reply, {:client, _}, {:ok, result}}, state) do
+    notify_client(state, result)
+    state
+  end
+
+  defp handle_event({:reply, {:client, _}, {:error, reason}}, state) do
+    notify_client(state, {:error, reason})
+    state
+  end
+
   defp handle_event({:reply, tag, reply}, state) do
-    send(tag, {tag, reply})
+    reply_to(tag, reply)
     state
   end
 
@@ -540,4 +551,8 @@ defmodule MTProto.Session.Handler do
 
   defp internal?({:internal, _, _}), do: true
   defp internal?(_), do: false
+
+  # A caller waits on its alias; send/3's calls ({:client, ref}) and the session's own do not.
+  defp reply_to(tag, reply) when is_reference(tag), do: send(tag, {tag, reply})
+  defp reply_to(_tag, _reply), do: :ok
 end

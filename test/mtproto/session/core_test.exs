@@ -305,7 +305,7 @@ if Code.ensure_loaded?(MTProto.TL) do
       core = %{new_core() | connection_inited?: true}
       {a, core} = call!(core, %{_: :ping, ping_id: 1}, :a)
       {b, core} = call!(core, %{_: :ping, ping_id: 2}, :b)
-      {:ok, c, core} = Core.send_message(core, %{_: :"help.getConfig"})
+      {:ok, c, core} = Core.send_message(core, %{_: :inputPeerSelf})
       {_, core} = Core.flush(core)
 
       {_, core} =
