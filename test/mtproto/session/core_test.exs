@@ -301,6 +301,30 @@ if Code.ensure_loaded?(MTProto.TL) do
                Inbound.handle_packet(core, packet(core, ack, msg_id: server_id(0)))
     end
 
+    test "bad_msg_notification 32/33 start a new session; 18/34/35/64 fail the calls they name" do
+      core = %{new_core() | connection_inited?: true}
+      {a, core} = call!(core, %{_: :ping, ping_id: 1}, :a)
+      {_, core} = Core.flush(core)
+      old_session = core.session_id
+      bad = TL.encode!(%{_: :bad_msg_notification, bad_msg_id: a, bad_msg_seqno: 1, error_code: 32})
+      {[], core} = Inbound.handle_packet(core, packet(core, bad))
+      assert core.session_id != old_session
+      {packets, core} = Core.flush(core)
+      [ping] = for %{term: %{_: :ping}} = m <- sent(core, packets), do: m
+      assert ping.msg_id > a and ping.seqno == 1
+
+      for code <- [18, 34, 35, 64] do
+        {b, core} = call!(core, %{_: :ping, ping_id: code}, {:t, code})
+        {_, core} = Core.flush(core)
+
+        bad =
+          TL.encode!(%{_: :bad_msg_notification, bad_msg_id: b, bad_msg_seqno: 1, error_code: code})
+
+        assert {[{:reply, {:t, ^code}, {:error, {:bad_msg, ^code}}}], _} =
+                 Inbound.handle_packet(core, packet(core, bad))
+      end
+    end
+
     test "reconnect resends unanswered calls with their msg_ids; answered and acked ones are not resent" do
       core = %{new_core() | connection_inited?: true}
       {a, core} = call!(core, %{_: :ping, ping_id: 1}, :a)
