@@ -483,5 +483,10 @@ tl_schema *tl_schema_load_dir(const char *dir, tl_diag *diag) {
         tl_schema_free(s);
         return NULL;
     }
+    if (s->layer <= 0) { /* the layer sent in invokeWithLayer comes from here */
+        tl_schema_diag(diag, "api.tl", 0, "no `// LAYER N` line (Telegram's api.tl ends with one)");
+        tl_schema_free(s);
+        return NULL;
+    }
     return s;
 }

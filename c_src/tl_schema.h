@@ -121,7 +121,8 @@ int tl_schema_add(tl_schema *s, const char *file, const char *text, size_t len, 
  * -1 with *diag naming the line of an undefined type. The schema is read-only afterwards. */
 int tl_schema_finish(tl_schema *s, tl_diag *diag);
 
-/* Reads <dir>/mtproto.tl then <dir>/api.tl and finishes: the schema the library uses. */
+/* Reads <dir>/mtproto.tl then <dir>/api.tl and finishes: the schema the library uses. A schema
+ * without a `// LAYER N` line is refused too. */
 tl_schema *tl_schema_load_dir(const char *dir, tl_diag *diag);
 
 void tl_schema_free(tl_schema *s);

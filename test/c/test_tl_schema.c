@@ -1,6 +1,8 @@
 /* C unit tests of the TL schema parser: canonical-form CRC32s, the real schema files, and every
  * kind of schema error with the line it names. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "ctest.h"
@@ -117,9 +119,41 @@ static void test_errors(void) {
     tl_schema_free(s);
 }
 
+/* load_dir refuses a schema without its layer line, naming api.tl. */
+static void test_no_layer(void) {
+    char dir[] = "/tmp/tl_schema_XXXXXX";
+    if (!mkdtemp(dir)) return;
+    char path[256];
+    const char *files[2][2] = {{"mtproto.tl", "ping#7abe77ec ping_id:long = Pong;\n"},
+                               {"api.tl", "true#3fedd339 = True;\n"}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i][0]);
+        FILE *f = fopen(path, "w");
+        fputs(files[i][1], f);
+        fclose(f);
+    }
+    tl_diag diag;
+    memset(&diag, 0, sizeof diag);
+    tl_schema *s = tl_schema_load_dir(dir, &diag);
+    CHECK(s == NULL && strcmp(diag.file, "api.tl") == 0 && strstr(diag.message, "LAYER"));
+    snprintf(path, sizeof path, "%s/api.tl", dir);
+    FILE *f = fopen(path, "a");
+    fputs("// LAYER 5\n", f);
+    fclose(f);
+    s = tl_schema_load_dir(dir, &diag);
+    CHECK(s != NULL && s->layer == 5 && s->nctors == 2);
+    tl_schema_free(s);
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i][0]);
+        remove(path);
+    }
+    rmdir(dir);
+}
+
 int main(void) {
     test_crc();
     test_real_schema();
     test_errors();
+    test_no_layer();
     return ctest_summary("tl_schema");
 }
