@@ -16,7 +16,7 @@ defmodule MTProto.Session.Core do
   """
 
   alias MTProto.{Crypto, Message, MessageId, TL}
-  alias MTProto.Session.Salts
+  alias MTProto.Session.{Salts, Seen}
 
   @max_container_messages 1024
   @max_container_bytes 1024 * 1024
@@ -92,7 +92,7 @@ defmodule MTProto.Session.Core do
       auth_key: auth_key,
       session_id: Keyword.get(opts, :session_id, random_id),
       salts: Salts.new(Keyword.get(opts, :salt, 0)),
-      history: MessageId.History.new(4096),
+      history: Seen.new(),
       init: Keyword.get(opts, :init, %{}),
       dc_id: Keyword.get(opts, :dc_id, 2),
       time_offset_ns: Keyword.get(opts, :time_offset, 0) * 1_000_000_000,
@@ -407,7 +407,7 @@ defmodule MTProto.Session.Core do
       core
       | session_id: session_id,
         content_count: 0,
-        history: MessageId.History.new(4096),
+        history: Seen.new(),
         connection_inited?: false,
         containers: %{}
     }

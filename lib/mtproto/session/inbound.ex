@@ -20,7 +20,7 @@ defmodule MTProto.Session.Inbound do
   import Bitwise
 
   alias MTProto.{Crypto, Message, MessageId, RpcError, TL}
-  alias MTProto.Session.{Core, Salts}
+  alias MTProto.Session.{Core, Salts, Seen}
 
   @rpc_error 0x2144CA19
   @bad_msg_notification 0xA7EFF811
@@ -53,8 +53,7 @@ defmodule MTProto.Session.Inbound do
   defp receive_message(core, msg) do
     case check_id(core, msg.msg_id) do
       :ok ->
-        {:ok, history} = MessageId.History.accept(core.history, msg.msg_id)
-        core = %{core | history: history, window_misses: []}
+        core = %{core | history: Seen.put(core.history, msg.msg_id), window_misses: []}
         core = if core.time_synced?, do: core, else: Core.sync_clock(core, msg.msg_id)
         {events, core} = handle_message(core, msg)
         {Enum.reverse(events), core}
@@ -77,7 +76,7 @@ defmodule MTProto.Session.Inbound do
       not MessageId.valid_parity?(msg_id, :server) ->
         {:error, :even_msg_id}
 
-      MessageId.History.member?(core.history, msg_id) ->
+      Seen.member?(core.history, msg_id) ->
         {:error, :duplicate}
 
       not core.time_synced? ->
@@ -90,10 +89,7 @@ defmodule MTProto.Session.Inbound do
   end
 
   defp history_ok(core, msg_id) do
-    case MessageId.History.accept(core.history, msg_id) do
-      {:ok, _} -> :ok
-      {:error, reason} -> {:error, reason}
-    end
+    Seen.check(core.history, msg_id)
   end
 
   # Outside the window: only a bad_msg_notification 16/17 about our own recent message counts.
@@ -122,8 +118,8 @@ defmodule MTProto.Session.Inbound do
     cond do
       found ->
         core = Core.sync_clock(core, msg.msg_id)
-        {:ok, history} = MessageId.History.accept(core.history, msg.msg_id)
-        core = Core.reissue(%{core | history: history, window_misses: []}, found)
+        core = %{core | history: Seen.put(core.history, msg.msg_id), window_misses: []}
+        core = Core.reissue(core, found)
         {[{:clock_fixed, div(core.time_offset_ns, 1_000_000_000)}], core}
 
       clock_moved?(core, msg.msg_id) ->
@@ -169,8 +165,7 @@ defmodule MTProto.Session.Inbound do
   defp handle_inner(msg, {events, core}) do
     case check_id(core, msg.msg_id) do
       :ok ->
-        {:ok, history} = MessageId.History.accept(core.history, msg.msg_id)
-        handle_single({events, %{core | history: history}}, msg)
+        handle_single({events, %{core | history: Seen.put(core.history, msg.msg_id)}}, msg)
 
       {:error, reason} ->
         core =
@@ -380,7 +375,7 @@ defmodule MTProto.Session.Inbound do
 
   # The server says it has an answer for us: acknowledge it if we have it, else ask for it.
   defp answer_known(core, answer_id) do
-    if MessageId.History.member?(core.history, answer_id) do
+    if Seen.member?(core.history, answer_id) do
       Core.ack(core, answer_id)
     else
       body = TL.encode!(%{_: :msg_resend_req, msg_ids: [answer_id]})
@@ -390,7 +385,7 @@ defmodule MTProto.Session.Inbound do
   end
 
   # msgs_state_info statuses: 4 = received, 1 = nothing known.
-  defp state_of(core, id), do: if(MessageId.History.member?(core.history, id), do: 4, else: 1)
+  defp state_of(core, id), do: if(Seen.member?(core.history, id), do: 4, else: 1)
 
   @doc "Queues `get_future_salts` when fewer than two future salts are known and none is asked for."
   @spec maybe_fetch_salts(Core.t()) :: Core.t()
