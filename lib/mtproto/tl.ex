@@ -29,8 +29,8 @@ defmodule MTProto.TL do
   `{:unknown_constructor, id, off}`, `{:unexpected_constructor, id, off}` (known, wrong type),
   `{:trailing_bytes, off}`, `{:too_deep, off}` (nesting beyond 64), `{:vector_too_long, off}`,
   `{:bad_double, off}` (NaN/infinity), `{:untyped_vector, off}` (a `Vector` where any object was
-  expected: use `decode_result/2`), `{:bad_gzip, off}`, `{:gzip_too_large, off}`,
-  `{:unknown_method, name}`. Encode reasons name the field path from the root, e.g.
+  expected: use `decode_result/3`), `{:bad_gzip, off}`, `{:gzip_too_large, off}`,
+  `{:too_large, 0}` (4 GiB or more), `{:unknown_method, name}` (also from `encode_result/3`). Encode reasons name the field path from the root, e.g.
   `{:missing_field, [:peer, :access_hash]}`, `{:bad_value, path, "int"}`,
   `{:unknown_constructor, name, path}`, `{:wrong_constructor, name, "InputPeer", path}`,
   `{:unknown_field, key, path}`, `{:no_constructor, path}`, `{:flag_conflict, path}` (a
@@ -40,9 +40,10 @@ defmodule MTProto.TL do
 
   Scheduling: a call runs on the caller's scheduler while its estimated work stays under
   `:slice_work` units (250 000 by default; a unit is about 2 ns: 1 per byte, 8 per value, 32 per
-  constructor plus 8 per param of it, 2 per inflated byte), so about half a millisecond at most. Larger inputs go
-  straight to a dirty CPU scheduler; a decode whose work runs past the budget is redone there
-  (only the cheap checking pass is lost: terms are built after it), as is such an encode.
+  constructor plus 8 per param of it, 2 per inflated byte), so about half a millisecond at most.
+  Larger inputs go straight to a dirty CPU scheduler; a decode whose work runs past the budget is
+  redone there (only the cheap checking pass is lost: terms are built after it), as is such an
+  encode.
   """
 
   alias MTProto.TL.Error
