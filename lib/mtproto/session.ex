@@ -106,6 +106,10 @@ defmodule MTProto.Session do
             Process.demonitor(tag, [:flush])
             reply
 
+          # The registry still named a handler that had just been closed.
+          {:DOWN, ^tag, :process, _, :noproc} ->
+            {:error, :no_session}
+
           {:DOWN, ^tag, :process, _, reason} ->
             {:error, {:session_down, reason}}
         after
