@@ -382,16 +382,13 @@ defmodule MTProto.Session.Core do
     end
   end
 
-  # Removes a message from the sent set or the outbox, returning it.
+  # Removes a message from the sent set and the outbox (after a reconnect it can be in both),
+  # returning it.
   defp take_out(core, msg_id) do
-    case Map.pop(core.sent, msg_id) do
-      {nil, _} ->
-        {found, rest} = :queue.to_list(core.outbox) |> Enum.split_with(&(&1.msg_id == msg_id))
-        {List.first(found), %{core | outbox: :queue.from_list(rest)}}
-
-      {out, sent} ->
-        {out, %{core | sent: sent}}
-    end
+    {sent, rest} = Map.pop(core.sent, msg_id)
+    {queued, outbox} = :queue.to_list(core.outbox) |> Enum.split_with(&(&1.msg_id == msg_id))
+    core = %{core | sent: rest, outbox: :queue.from_list(outbox)}
+    {sent || List.first(queued), core}
   end
 
   @doc """

@@ -344,6 +344,27 @@ if Code.ensure_loaded?(MTProto.TL) do
       assert ids == [b]
     end
 
+    test "a message queued again by a reconnect and then refused goes out once, under its new id" do
+      core = %{new_core() | connection_inited?: true}
+      {a, core} = call!(core, %{_: :ping, ping_id: 1}, :a)
+      {_, core} = Core.flush(core)
+      core = Core.reconnected(core)
+
+      bad =
+        TL.encode!(%{
+          _: :bad_server_salt,
+          bad_msg_id: a,
+          bad_msg_seqno: 1,
+          error_code: 48,
+          new_server_salt: 5
+        })
+
+      {_, core} = Inbound.handle_packet(core, packet(core, bad))
+      {packets, _core} = Core.flush(core)
+      assert [new_a] = for(%{term: %{_: :ping}} = m <- sent(core, packets), do: m.msg_id)
+      assert new_a != a
+    end
+
     test "new_session_created: new salt, the client is told, older unanswered messages go again" do
       core = %{new_core() | connection_inited?: true}
       {a, core} = call!(core, %{_: :ping, ping_id: 1}, :a)
