@@ -1,0 +1,159 @@
+defmodule MTProto.TestServer.Api do
+  @moduledoc """
+  API calls on a test server: unwraps `invokeWithLayer`, `initConnection` and the other
+  `invoke*` wrappers, enforces `CONNECTION_NOT_INITED` on keys that never sent
+  `initConnection`, serves `help.getNearestDc` and `help.getConfig` itself, and runs the user's
+  handlers. Results are TL-encoded here (gzip_packed when large).
+  """
+
+  alias MTProto.TL
+  alias MTProto.TL.Schema
+  alias MTProto.TestServer.{AuthKeys, Config, Shared}
+
+  # Results larger than this are sent gzip_packed when that makes them smaller.
+  @gzip_above 1024
+
+  # Methods of the MTProto layer a client may wrap before initConnection.
+  @service_methods [:ping, :ping_delay_disconnect, :get_future_salts, :rpc_drop_answer]
+
+  @wrappers [
+    :invokeWithLayer,
+    :initConnection,
+    :invokeWithoutUpdates,
+    :invokeAfterMsg,
+    :invokeAfterMsgs,
+    :invokeWithMessagesRange,
+    :invokeWithTakeout,
+    :invokeWithApnsSecret,
+    :invokeWithGooglePlayIntegrity,
+    :invokeWithBusinessConnection,
+    :invokeWithReCaptcha
+  ]
+
+  @type outcome :: {:ok, binary()} | {:error, integer(), String.t()} | {:async, (() -> term())}
+
+  @doc """
+  Runs a decoded request. `ctx` is the handler context without `:layer` (added here).
+  Built-ins and errors come back at once; a user handler comes back as `{:async, fun}` for the
+  session to run in its own process.
+  """
+  @spec call(Shared.t(), map(), map()) :: outcome()
+  def call(%Shared{} = shared, term, ctx) do
+    {query, layer, init} = unwrap(term, nil, false)
+    key_layer = AuthKeys.layer(shared, ctx.auth_key_id)
+
+    key_layer =
+      if init or (layer != nil and key_layer != nil) do
+        new_layer = layer || key_layer || Schema.layer()
+        AuthKeys.put_layer(shared, ctx.auth_key_id, new_layer)
+        new_layer
+      else
+        key_layer
+      end
+
+    name = query._
+    ctx = Map.put(ctx, :layer, key_layer || layer || Schema.layer())
+
+    cond do
+      not Schema.method?(name) ->
+        {:error, 400, invalid_method_message(Schema.id(name))}
+
+      key_layer == nil and name not in @service_methods ->
+        {:error, 400, "CONNECTION_NOT_INITED"}
+
+      handler = Map.get(shared.handlers, name) ->
+        {:async, fn -> run_handler(handler, query, ctx) end}
+
+      true ->
+        builtin(name, query, ctx, shared)
+    end
+  end
+
+  defp unwrap(%{_: :invokeWithLayer, layer: layer, query: query}, _layer, init),
+    do: unwrap(query, layer, init)
+
+  defp unwrap(%{_: :initConnection, query: query}, layer, _init), do: unwrap(query, layer, true)
+
+  defp unwrap(%{_: name, query: query}, layer, init) when name in @wrappers,
+    do: unwrap(query, layer, init)
+
+  defp unwrap(%{_: _} = query, layer, init), do: {query, layer, init}
+
+  defp run_handler(handler, query, ctx) do
+    handler.(query, ctx)
+  rescue
+    _exception -> {:error, 500, "INTERNAL"}
+  end
+
+  defp builtin(:ping, %{ping_id: ping_id}, ctx, _shared),
+    do: encode_outcome({:ok, %{_: :pong, msg_id: ctx.msg_id, ping_id: ping_id}})
+
+  defp builtin(:"help.getNearestDc", _query, _ctx, shared) do
+    encode_outcome(
+      {:ok, %{_: :nearestDc, country: "ZZ", this_dc: shared.dc_id, nearest_dc: shared.dc_id}}
+    )
+  end
+
+  defp builtin(:"help.getConfig", _query, ctx, shared), do: {:ok, Config.encode(shared, ctx.layer)}
+
+  # Any other method of the schema without a handler: nobody ever logs in on this server, so
+  # Telegram's answer to an unauthorised key is the honest one.
+  defp builtin(_name, _query, _ctx, _shared), do: {:error, 401, "AUTH_KEY_UNREGISTERED"}
+
+  @doc """
+  Turns a handler's return value into an encoded result or an RPC error. A handler returns
+  `{:ok, term}` (a TL object map, `true`/`false`, a list of TL objects, or `{:raw, binary}`
+  already encoded) or `{:error, code, "MESSAGE"}`; anything else is a 500 `INTERNAL` error.
+  """
+  @spec encode_outcome(term()) :: {:ok, binary()} | {:error, integer(), String.t()}
+  def encode_outcome({:ok, result}) do
+    case encode_result(result) do
+      {:ok, binary} -> {:ok, binary}
+      {:error, _} -> {:error, 500, "INTERNAL"}
+    end
+  end
+
+  def encode_outcome({:error, code, message}) when is_integer(code) and is_binary(message),
+    do: {:error, code, message}
+
+  def encode_outcome(_other), do: {:error, 500, "INTERNAL"}
+
+  defp encode_result({:raw, binary}) when is_binary(binary), do: {:ok, binary}
+  defp encode_result(true), do: TL.encode(%{_: :boolTrue})
+  defp encode_result(false), do: TL.encode(%{_: :boolFalse})
+
+  defp encode_result(list) when is_list(list) do
+    Enum.reduce_while(list, {:ok, [<<0x1CB5C415::little-32, length(list)::little-32>>]}, fn
+      item, {:ok, acc} ->
+        case TL.encode(item) do
+          {:ok, bin} -> {:cont, {:ok, [acc | bin]}}
+          error -> {:halt, error}
+        end
+    end)
+    |> case do
+      {:ok, iodata} -> {:ok, IO.iodata_to_binary(iodata)}
+      error -> error
+    end
+  end
+
+  defp encode_result(%{_: _} = term), do: TL.encode(term)
+  defp encode_result(_), do: {:error, :unencodable}
+
+  @doc "A result as sent: gzip_packed when large and smaller that way."
+  @spec maybe_gzip(binary()) :: binary()
+  def maybe_gzip(result) when byte_size(result) > @gzip_above do
+    packed = TL.gzip(result)
+    if byte_size(packed) < byte_size(result), do: packed, else: result
+  end
+
+  def maybe_gzip(result), do: result
+
+  @doc "Telegram's error for a constructor that is not a method: `INPUT_METHOD_INVALID_<id>_0`."
+  @spec invalid_method_message(binary() | integer() | nil) :: String.t()
+  def invalid_method_message(<<id::little-32, _::binary>>), do: invalid_method_message(id)
+
+  def invalid_method_message(id) when is_integer(id),
+    do: "INPUT_METHOD_INVALID_#{Bitwise.band(id, 0xFFFFFFFF)}_0"
+
+  def invalid_method_message(_), do: "INPUT_METHOD_INVALID_0_0"
+end

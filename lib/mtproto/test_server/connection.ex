@@ -1,0 +1,203 @@
+defmodule MTProto.TestServer.Connection do
+  @moduledoc """
+  One client connection: owns the socket and its transport (framing detected from the first
+  bytes), runs the handshake on unencrypted packets, decrypts the others with their auth key
+  and hands them to the `MTProto.TestServer.Session` they name, then frames and writes what
+  comes back. Anything this connection cannot make sense of closes it (after transport error
+  -404 where the spec asks for one); no other connection notices.
+  """
+
+  use GenServer, restart: :temporary
+
+  alias MTProto.{Crypto, Message, MessageId, Transport}
+  alias MTProto.TestServer.{AuthKeys, Faults, Handshake, Session, Shared}
+
+  @derive {Inspect, only: [:packets]}
+  defstruct [
+    :shared,
+    :socket,
+    :transport,
+    :rng,
+    :disconnect_timer,
+    :number,
+    handshake: nil,
+    packets: 0,
+    last_plain_id: 0
+  ]
+
+  @doc false
+  def start_link(%Shared{} = shared, socket), do: GenServer.start_link(__MODULE__, {shared, socket})
+
+  @impl true
+  def init({shared, socket}) do
+    {:ok,
+     %__MODULE__{
+       shared: shared,
+       socket: socket,
+       transport: Transport.new(:detect, :server),
+       number: :ets.update_counter(shared.config, :connections, 1, {:connections, 0}),
+       handshake: Handshake.new()
+     }}
+  end
+
+  @impl true
+  def handle_info(:socket_ready, state) do
+    :ok = :inet.setopts(state.socket, active: :once)
+    {:noreply, state}
+  end
+
+  def handle_info({:tcp, socket, data}, %{socket: socket} = state) do
+    case Transport.decode(state.transport, data) do
+      {:ok, events, transport} ->
+        state = %{state | transport: transport}
+
+        case handle_events(events, state) do
+          {:ok, state} ->
+            :inet.setopts(socket, active: :once)
+            {:noreply, state}
+
+          {:close, state} ->
+            {:stop, :normal, state}
+        end
+
+      {:error, _reason, transport} ->
+        {:stop, :normal, %{state | transport: transport}}
+    end
+  end
+
+  def handle_info({:tcp_closed, socket}, %{socket: socket} = state), do: {:stop, :normal, state}
+  def handle_info({:tcp_error, socket, _}, %{socket: socket} = state), do: {:stop, :normal, state}
+
+  def handle_info({:session_out, packets}, state) do
+    case write(state, packets) do
+      {:ok, state} -> {:noreply, state}
+      {:close, state} -> {:stop, :normal, state}
+    end
+  end
+
+  # ping_delay_disconnect: close unless another one comes within the delay.
+  def handle_info({:disconnect_after, seconds}, state) do
+    if state.disconnect_timer, do: Process.cancel_timer(state.disconnect_timer)
+    timer = Process.send_after(self(), :ping_delay_disconnect, max(seconds, 0) * 1000)
+    {:noreply, %{state | disconnect_timer: timer}}
+  end
+
+  def handle_info(:ping_delay_disconnect, state), do: {:stop, :normal, state}
+  def handle_info(_other, state), do: {:noreply, state}
+
+  ## packets
+
+  defp handle_events([], state), do: {:ok, state}
+
+  defp handle_events([event | rest], state) do
+    case event do
+      {:packet, packet} -> on_packet(packet, state)
+      {:packet, packet, :quick_ack} -> on_packet(packet, state)
+      _ -> {:close, state}
+    end
+    |> case do
+      {:ok, state} -> handle_events(rest, state)
+      {:close, state} -> {:close, state}
+    end
+  end
+
+  defp on_packet(packet, state) do
+    state = %{state | packets: state.packets + 1}
+
+    cond do
+      code = Faults.get(state.shared, :transport_error) ->
+        transport_error(state, code)
+
+      true ->
+        case drop_randomly(state) do
+          {true, state} ->
+            {:close, state}
+
+          {false, state} ->
+            with {:ok, state} <- dispatch(packet, state), do: maybe_drop_after(state)
+        end
+    end
+  end
+
+  defp maybe_drop_after(state) do
+    case Faults.get(state.shared, :drop_after) do
+      n when is_integer(n) and state.packets >= n -> {:close, state}
+      _ -> {:ok, state}
+    end
+  end
+
+  # Each connection draws from its own generator, seeded from the fault's seed and the
+  # connection's number, so a run is reproducible when clients connect in the same order.
+  defp drop_randomly(state) do
+    case Faults.get(state.shared, :drop_random) do
+      {p, seed} ->
+        rng = state.rng || :rand.seed_s(:exsss, {seed, state.number, 0})
+        {x, rng} = :rand.uniform_s(rng)
+        {x < p, %{state | rng: rng}}
+
+      nil ->
+        {false, state}
+    end
+  end
+
+  defp dispatch(<<0::64, _::binary>> = packet, state) do
+    with {:ok, msg_id, body} <- Message.decode_plain(packet),
+         true <- MessageId.valid_parity?(msg_id, :client),
+         {:reply, answer, hs} <- handshake_step(state, body) do
+      state = %{state | handshake: hs}
+
+      id =
+        MessageId.next(
+          :server_response,
+          state.last_plain_id,
+          Faults.skew(state.shared) * 1_000_000_000
+        )
+
+      write(%{state | last_plain_id: id}, [Message.encode_plain(id, answer)])
+    else
+      _ -> transport_error(state, -404)
+    end
+  end
+
+  defp dispatch(<<key_id::little-signed-64, _::binary>> = packet, state) do
+    with {:ok, key} <- AuthKeys.fetch(state.shared, key_id),
+         {:ok, plaintext} <- Crypto.decrypt_message(key.key, :client, packet),
+         {:ok, message} <- Message.decode_plaintext(plaintext) do
+      case Session.deliver(state.shared, key, message, self()) do
+        {:ok, packets} -> write(state, packets)
+        :close -> {:close, state}
+      end
+    else
+      _ -> transport_error(state, -404)
+    end
+  end
+
+  defp dispatch(_short, state), do: transport_error(state, -404)
+
+  defp handshake_step(state, body) do
+    case Handshake.step(state.handshake, body, state.shared) do
+      {:done, answer, _key, hs} -> {:reply, answer, hs}
+      other -> other
+    end
+  end
+
+  defp transport_error(state, code) do
+    {frame, transport} = Transport.encode_transport_error(state.transport, code)
+    :gen_tcp.send(state.socket, frame)
+    {:close, %{state | transport: transport}}
+  end
+
+  defp write(state, []), do: {:ok, state}
+
+  defp write(state, packets) do
+    {frames, transport} =
+      Enum.map_reduce(packets, state.transport, fn packet, t -> Transport.encode(t, packet) end)
+
+    state = %{state | transport: transport}
+
+    case :gen_tcp.send(state.socket, frames) do
+      :ok -> {:ok, state}
+      {:error, _} -> {:close, state}
+    end
+  end
+end

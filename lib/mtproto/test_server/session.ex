@@ -1,0 +1,619 @@
+defmodule MTProto.TestServer.Session do
+  @moduledoc """
+  One MTProto session (an auth key plus the client's session_id), as Telegram runs it: checks
+  every message (msg_id parity and time window, salt, duplicates, history, seqno), answers the
+  service messages, runs API calls (`MTProto.TestServer.Api`), acknowledges, packs its answers
+  into containers and encrypts them. Answers go to the connection the session last heard from;
+  what cannot be delivered (the connection is gone) stays unacknowledged and is sent again on
+  the session's next connection. Answers are kept by request msg_id, so a duplicate request is
+  answered with the stored answer and never executed twice.
+  """
+
+  use GenServer, restart: :temporary
+
+  import Bitwise
+
+  alias MTProto.{Crypto, Message, MessageId, TL}
+  alias MTProto.TestServer.{Api, AuthKeys, Faults, Salts, Shared}
+
+  @history_limit 2048
+  @outbox_limit 1024
+  @sent_limit 512
+  @answers_limit 1024
+  @max_container 1024
+
+  @derive {Inspect, only: [:session_id, :key_id]}
+  defstruct [
+    :shared,
+    :key,
+    :key_id,
+    :session_id,
+    :conn,
+    :conn_ref,
+    announced: false,
+    stop: false,
+    seen: :gb_trees.empty(),
+    seen_rev: :gb_trees.empty(),
+    out_last: 0,
+    out_count: 0,
+    outbox: %{},
+    sent: {%{}, :queue.new()},
+    answers: {%{}, :queue.new()},
+    running: %{},
+    dropped: MapSet.new(),
+    acks: []
+  ]
+
+  ## API
+
+  @doc """
+  Hands a decrypted message to its session (started if new) on behalf of connection `conn`;
+  returns the encrypted packets to write now, or `:close`.
+  """
+  @spec deliver(Shared.t(), AuthKeys.t(), Message.plaintext(), pid()) :: {:ok, [binary()]} | :close
+  def deliver(shared, key, message, conn, attempts \\ 2)
+  def deliver(_shared, _key, _message, _conn, 0), do: :close
+
+  def deliver(%Shared{} = shared, key, message, conn, attempts) do
+    pid = lookup_or_start(shared, key, message.session_id)
+    GenServer.call(pid, {:deliver, conn, message}, :infinity)
+  catch
+    # The session was destroyed or forgotten meanwhile: the message opens a new one.
+    :exit, _ -> deliver(shared, key, message, conn, attempts - 1)
+  end
+
+  @doc "Sends an already encoded update to the session if it has a live connection."
+  @spec push(pid(), binary()) :: :ok | {:error, :not_connected}
+  def push(pid, body) do
+    GenServer.call(pid, {:push, body})
+  catch
+    :exit, _ -> {:error, :not_connected}
+  end
+
+  defp lookup_or_start(shared, key, session_id) do
+    case :ets.lookup(shared.sessions, {key.id, session_id}) do
+      [{_, pid}] ->
+        pid
+
+      [] ->
+        spec = %{
+          id: __MODULE__,
+          start: {GenServer, :start_link, [__MODULE__, {shared, key, session_id}]},
+          restart: :temporary
+        }
+
+        case DynamicSupervisor.start_child(shared.sessions_sup, spec) do
+          {:ok, pid} -> pid
+          # Another connection started it first.
+          :ignore -> lookup_or_start(shared, key, session_id)
+        end
+    end
+  end
+
+  ## GenServer
+
+  @impl true
+  def init({shared, key, session_id}) do
+    if :ets.insert_new(shared.sessions, {{key.id, session_id}, self()}) do
+      {:ok, %__MODULE__{shared: shared, key: key, key_id: key.id, session_id: session_id}}
+    else
+      :ignore
+    end
+  end
+
+  @impl true
+  def terminate(_reason, state) do
+    :ets.delete_object(state.shared.sessions, {{state.key_id, state.session_id}, self()})
+  end
+
+  @impl true
+  def handle_call({:deliver, conn, message}, _from, state) do
+    {resend, state} = bind(state, conn)
+    {items, state} = receive_top(state, message)
+    {acks, state} = take_acks(state)
+    {packets, state} = emit(state, resend ++ items ++ acks, :reply)
+
+    if state.stop,
+      do: {:stop, :normal, {:ok, packets}, state},
+      else: {:reply, {:ok, packets}, state}
+  end
+
+  def handle_call({:push, body}, _from, state) do
+    if state.conn do
+      {[], state} = emit(state, [{:new, :other, body, nil}], :send)
+      {:reply, :ok, state}
+    else
+      {:reply, {:error, :not_connected}, state}
+    end
+  end
+
+  @impl true
+  def handle_info({:rpc_done, pid, outcome}, state) do
+    case Enum.find(state.running, fn {_ref, {_req, worker}} -> worker == pid end) do
+      {ref, _} ->
+        Process.demonitor(ref, [:flush])
+        {:noreply, finish_call(state, ref, outcome)}
+
+      nil ->
+        {:noreply, state}
+    end
+  end
+
+  def handle_info({:DOWN, ref, :process, _pid, _reason}, %{conn_ref: ref} = state) do
+    {:noreply, %{state | conn: nil, conn_ref: nil}}
+  end
+
+  def handle_info({:DOWN, ref, :process, _pid, _reason}, state) do
+    {:noreply, finish_call(state, ref, {:error, 500, "INTERNAL"})}
+  end
+
+  def handle_info({:emit, items}, state) do
+    {[], state} = emit(state, items, :send_now)
+    {:noreply, state}
+  end
+
+  def handle_info(_other, state), do: {:noreply, state}
+
+  ## connection binding
+
+  # Answers go to the connection the session last heard from. When the previous one is gone,
+  # everything not yet acknowledged is sent again on the new one.
+  defp bind(%{conn: conn} = state, conn), do: {[], state}
+
+  defp bind(state, conn) do
+    old_alive = state.conn != nil and Process.alive?(state.conn)
+    if state.conn_ref, do: Process.demonitor(state.conn_ref, [:flush])
+    state = %{state | conn: conn, conn_ref: Process.monitor(conn)}
+
+    if old_alive,
+      do: {[], state},
+      else: {outbox_items(state), state}
+  end
+
+  defp outbox_items(state) do
+    state.outbox
+    |> Enum.sort()
+    |> Enum.map(fn {id, {seqno, body}} -> {:old, id, seqno, body} end)
+  end
+
+  ## receiving
+
+  defp receive_top(state, %{msg_id: id, seqno: seqno, salt: salt} = m) do
+    shared = state.shared
+    now = Faults.now(shared)
+
+    cond do
+      not MessageId.valid_parity?(id, :client) ->
+        {[bad_msg(m, 18)], state}
+
+      (window = MessageId.check_window(id, now)) != :ok ->
+        {[bad_msg(m, if(window == {:error, :too_old}, do: 16, else: 17))], state}
+
+      not Salts.valid?(state.key, salt, now, Faults.rotation(shared), shared.salt_period) ->
+        new_salt = current_salt(state)
+
+        body =
+          TL.encode!(%{
+            _: :bad_server_salt,
+            bad_msg_id: id,
+            bad_msg_seqno: seqno,
+            error_code: 48,
+            new_server_salt: new_salt
+          })
+
+        {[{:new, :response, body, nil}], state}
+
+      true ->
+        {announce, state} = announce(state, m)
+        {items, state} = receive_message(state, m)
+        {announce ++ items, state}
+    end
+  end
+
+  # new_session_created, before anything else the new session sends.
+  defp announce(%{announced: true} = state, _m), do: {[], state}
+
+  defp announce(state, m) do
+    <<unique_id::signed-64>> = :crypto.strong_rand_bytes(8)
+
+    body =
+      TL.encode!(%{
+        _: :new_session_created,
+        first_msg_id: m.msg_id,
+        unique_id: unique_id,
+        server_salt: current_salt(state)
+      })
+
+    {[{:new, :other, body, nil}], %{state | announced: true}}
+  end
+
+  defp receive_message(state, %{msg_id: id, seqno: seqno, body: body} = m) do
+    container = Message.container?(body)
+
+    cond do
+      not MessageId.valid_parity?(id, :client) ->
+        {[bad_msg(m, 18)], state}
+
+      (window = MessageId.check_window(id, Faults.now(state.shared))) != :ok ->
+        {[bad_msg(m, if(window == {:error, :too_old}, do: 16, else: 17))], state}
+
+      :gb_trees.is_defined(id, state.seen) ->
+        if container, do: {[bad_msg(m, 19)], state}, else: {duplicate(state, id), state}
+
+      :gb_trees.size(state.seen) >= @history_limit and id < elem(:gb_trees.smallest(state.seen), 0) ->
+        {[bad_msg(m, 20)], state}
+
+      not Message.seqno_parity_ok?(seqno, body) ->
+        {[bad_msg(m, if((seqno &&& 1) == 1, do: 34, else: 35))], state}
+
+      (order = seqno_order(state, id, seqno)) != :ok ->
+        {[bad_msg(m, order)], state}
+
+      container ->
+        receive_container(record(state, id, seqno), m)
+
+      true ->
+        state = record(state, id, seqno)
+        {items, state} = handle_body(state, m)
+        {items, maybe_ack(state, m, items)}
+    end
+  end
+
+  defp receive_container(state, m) do
+    case Message.decode_container(m.body) do
+      {:ok, inner} ->
+        Enum.flat_map_reduce(inner, state, fn msg, state ->
+          receive_message(state, Map.put(msg, :salt, m.salt))
+        end)
+
+      {:error, _} ->
+        {[bad_msg(m, 64)], state}
+    end
+  end
+
+  # 32: a message with a lower msg_id has a higher seqno (or the same odd one);
+  # 33: a message with a higher msg_id has a lower seqno (or the same odd one).
+  defp seqno_order(state, id, seqno) do
+    below = :gb_trees.next(:gb_trees.iterator_from(-id + 1, state.seen_rev))
+    above = :gb_trees.next(:gb_trees.iterator_from(id + 1, state.seen))
+
+    cond do
+      match?({_, s, _} when s > seqno or (s == seqno and (s &&& 1) == 1), below) -> 32
+      match?({_, s, _} when s < seqno or (s == seqno and (s &&& 1) == 1), above) -> 33
+      true -> :ok
+    end
+  end
+
+  defp record(state, id, seqno) do
+    seen = :gb_trees.insert(id, seqno, state.seen)
+    rev = :gb_trees.insert(-id, seqno, state.seen_rev)
+
+    if :gb_trees.size(seen) > @history_limit do
+      {_, _, seen} = :gb_trees.take_smallest(seen)
+      {_, _, rev} = :gb_trees.take_largest(rev)
+      %{state | seen: seen, seen_rev: rev}
+    else
+      %{state | seen: seen, seen_rev: rev}
+    end
+  end
+
+  defp duplicate(state, id) do
+    case get_answer(state, id) do
+      {:done, msg_id, seqno, body} -> [{:old, msg_id, seqno, body}]
+      _ -> []
+    end
+  end
+
+  # A content-related message that got no answer in this pass is acknowledged.
+  defp maybe_ack(state, m, items) do
+    answered = Enum.any?(items, &match?({:new, _, _, req} when req == m.msg_id, &1))
+
+    if Message.content_related?(m.body) and not answered,
+      do: %{state | acks: [m.msg_id | state.acks]},
+      else: state
+  end
+
+  defp take_acks(%{acks: []} = state), do: {[], state}
+
+  defp take_acks(state) do
+    body = TL.encode!(%{_: :msgs_ack, msg_ids: Enum.reverse(state.acks)})
+    {[{:new, :other, body, nil}], %{state | acks: []}}
+  end
+
+  ## service messages and API calls
+
+  defp handle_body(state, m) do
+    case TL.decode(m.body) do
+      {:ok, %{_: name} = term} -> service(name, term, m, state)
+      _ -> {[rpc_error(m.msg_id, 400, Api.invalid_method_message(m.body))], state}
+    end
+  end
+
+  defp service(:msgs_ack, %{msg_ids: ids}, _m, state) do
+    {[], %{state | outbox: Map.drop(state.outbox, ids)}}
+  end
+
+  defp service(:ping, %{ping_id: ping_id}, m, state) do
+    {[answer(m, %{_: :pong, msg_id: m.msg_id, ping_id: ping_id})], state}
+  end
+
+  defp service(:ping_delay_disconnect, %{ping_id: ping_id, disconnect_delay: delay}, m, state) do
+    if state.conn, do: send(state.conn, {:disconnect_after, delay})
+    {[answer(m, %{_: :pong, msg_id: m.msg_id, ping_id: ping_id})], state}
+  end
+
+  defp service(:get_future_salts, %{num: num}, m, state) do
+    shared = state.shared
+    now = Faults.now(shared)
+    num = num |> max(1) |> min(64)
+
+    salts =
+      for {since, until, salt} <-
+            Salts.future(state.key, now, Faults.rotation(shared), shared.salt_period, num),
+          do: %{_: :future_salt, valid_since: since, valid_until: until, salt: salt}
+
+    {[answer(m, %{_: :future_salts, req_msg_id: m.msg_id, now: now, salts: salts})], state}
+  end
+
+  defp service(:msgs_state_req, %{msg_ids: ids}, m, state) do
+    info = for id <- ids, into: <<>>, do: <<msg_state(state, id)>>
+    {[answer(m, %{_: :msgs_state_info, req_msg_id: m.msg_id, info: info})], state}
+  end
+
+  defp service(:msg_resend_req, %{msg_ids: ids}, _m, state) do
+    {sent, _} = state.sent
+
+    items =
+      for id <- ids,
+          {seqno, body} = Map.get(sent, id) || Map.get(state.outbox, id, {nil, nil}),
+          body != nil,
+          do: {:old, id, seqno, body}
+
+    {items, state}
+  end
+
+  defp service(:rpc_drop_answer, %{req_msg_id: req}, m, state) do
+    {result, state} =
+      case get_answer(state, req) do
+        {:running, _ref} ->
+          {%{_: :rpc_answer_dropped_running}, %{state | dropped: MapSet.put(state.dropped, req)}}
+
+        {:done, id, seqno, body} when is_map_key(state.outbox, id) ->
+          {%{_: :rpc_answer_dropped, msg_id: id, seq_no: seqno, bytes: byte_size(body)},
+           %{state | outbox: Map.delete(state.outbox, id)}}
+
+        _ ->
+          {%{_: :rpc_answer_unknown}, state}
+      end
+
+    {[rpc_result(m.msg_id, TL.encode!(result))], state}
+  end
+
+  defp service(:destroy_session, %{session_id: sid}, m, state) do
+    destroyed = sid != state.session_id and destroy_session(state, sid)
+    name = if destroyed, do: :destroy_session_ok, else: :destroy_session_none
+    {[answer(m, %{_: name, session_id: sid})], state}
+  end
+
+  defp service(:destroy_auth_key, _term, m, state) do
+    AuthKeys.delete(state.shared, state.key_id)
+    {[answer(m, %{_: :destroy_auth_key_ok})], %{state | stop: true}}
+  end
+
+  # Answers and notices a client may send back: nothing to do.
+  defp service(name, _term, _m, state)
+       when name in [
+              :http_wait,
+              :msgs_state_info,
+              :msgs_all_info,
+              :msg_detailed_info,
+              :msg_new_detailed_info,
+              :pong,
+              :future_salts,
+              :msg_copy
+            ],
+       do: {[], state}
+
+  defp service(_name, term, m, state) do
+    ctx = %{
+      dc_id: state.shared.dc_id,
+      auth_key_id: state.key_id,
+      session_id: state.session_id,
+      msg_id: m.msg_id,
+      server: state.shared.core
+    }
+
+    case Api.call(state.shared, term, ctx) do
+      {:ok, result} ->
+        {[rpc_result(m.msg_id, result)], state}
+
+      {:error, code, message} ->
+        {[rpc_error(m.msg_id, code, message)], state}
+
+      {:async, fun} ->
+        session = self()
+        {pid, ref} = spawn_monitor(fn -> send(session, {:rpc_done, self(), fun.()}) end)
+        state = %{state | running: Map.put(state.running, ref, {m.msg_id, pid})}
+        {[], put_answer(state, m.msg_id, {:running, ref})}
+    end
+  end
+
+  # A handler finished (or crashed): its answer goes out now, unless rpc_drop_answer dropped it.
+  defp finish_call(state, ref, outcome) do
+    case Map.pop(state.running, ref) do
+      {nil, _running} ->
+        state
+
+      {{req, _pid}, running} ->
+        state = %{state | running: running}
+
+        if MapSet.member?(state.dropped, req) do
+          put_answer(%{state | dropped: MapSet.delete(state.dropped, req)}, req, :dropped)
+        else
+          item =
+            case Api.encode_outcome(outcome) do
+              {:ok, result} -> rpc_result(req, result)
+              {:error, code, message} -> rpc_error(req, code, message)
+            end
+
+          {[], state} = emit(state, [item], :send)
+          state
+        end
+    end
+  end
+
+  defp destroy_session(state, sid) do
+    case :ets.lookup(state.shared.sessions, {state.key_id, sid}) do
+      [{_, pid}] -> DynamicSupervisor.terminate_child(state.shared.sessions_sup, pid) == :ok
+      [] -> false
+    end
+  end
+
+  # msgs_state_info, per id: 1 unknown (older than the history), 2 not received, 3 not
+  # received (id too far in the future), 4 received; +32 query being processed or done,
+  # +64 answer generated.
+  defp msg_state(state, id) do
+    now = Faults.now(state.shared)
+
+    cond do
+      :gb_trees.is_defined(id, state.seen) ->
+        case get_answer(state, id) do
+          {:running, _} -> 4 + 32
+          {:done, _, _, _} -> 4 + 32 + 64
+          _ -> 4
+        end
+
+      :gb_trees.size(state.seen) >= @history_limit and id < elem(:gb_trees.smallest(state.seen), 0) ->
+        1
+
+      MessageId.check_window(id, now) == {:error, :too_new} ->
+        3
+
+      true ->
+        2
+    end
+  end
+
+  ## items
+
+  defp answer(m, term), do: {:new, :response, TL.encode!(term), m.msg_id}
+
+  defp rpc_result(req, result),
+    do: {:new, :response, Message.encode_rpc_result(req, Api.maybe_gzip(result)), req}
+
+  defp rpc_error(req, code, message),
+    do: rpc_result(req, TL.encode!(%{_: :rpc_error, error_code: code, error_message: message}))
+
+  defp bad_msg(m, code) do
+    body =
+      TL.encode!(%{
+        _: :bad_msg_notification,
+        bad_msg_id: m.msg_id,
+        bad_msg_seqno: m.seqno,
+        error_code: code
+      })
+
+    {:new, :response, body, nil}
+  end
+
+  ## sending
+
+  # :reply returns the packets (a delivery in progress); :send sends them to the connection;
+  # with a {:delay, ms} fault both wait and go to whatever connection is current then.
+  defp emit(state, [], _how), do: {[], state}
+
+  defp emit(state, items, how) do
+    delay = if how == :send_now, do: nil, else: Faults.get(state.shared, :delay)
+
+    if is_integer(delay) and delay > 0 do
+      Process.send_after(self(), {:emit, items}, delay)
+      {[], state}
+    else
+      {packets, state} = pack(state, items)
+
+      if how == :reply do
+        {packets, state}
+      else
+        if state.conn, do: send(state.conn, {:session_out, packets})
+        {[], state}
+      end
+    end
+  end
+
+  defp pack(state, items) do
+    {messages, state} = Enum.map_reduce(items, state, &assign/2)
+
+    messages
+    |> Enum.chunk_every(@max_container)
+    |> Enum.map_reduce(state, fn
+      [one], state ->
+        {encrypt(state, one), state}
+
+      many, state ->
+        {id, state} = next_id(state, :server_other)
+        {seqno, count} = Message.next_seqno(state.out_count, false)
+        container = %{msg_id: id, seqno: seqno, body: Message.encode_container(many)}
+        {encrypt(state, container), %{state | out_count: count}}
+    end)
+  end
+
+  defp assign({:old, id, seqno, body}, state), do: {%{msg_id: id, seqno: seqno, body: body}, state}
+
+  defp assign({:new, kind, body, answer_to}, state) do
+    {id, state} = next_id(state, if(kind == :response, do: :server_response, else: :server_other))
+    content = Message.content_related?(body)
+    {seqno, count} = Message.next_seqno(state.out_count, content)
+    state = %{state | out_count: count}
+
+    state =
+      if content do
+        outbox = Map.put(state.outbox, id, {seqno, body})
+
+        outbox =
+          if map_size(outbox) > @outbox_limit,
+            do: Map.delete(outbox, Enum.min(Map.keys(outbox))),
+            else: outbox
+
+        %{state | outbox: outbox, sent: bounded_put(state.sent, id, {seqno, body}, @sent_limit)}
+      else
+        state
+      end
+
+    state = if answer_to, do: put_answer(state, answer_to, {:done, id, seqno, body}), else: state
+    {%{msg_id: id, seqno: seqno, body: body}, state}
+  end
+
+  defp next_id(state, kind) do
+    id = MessageId.next(kind, state.out_last, Faults.skew(state.shared) * 1_000_000_000)
+    {id, %{state | out_last: id}}
+  end
+
+  defp encrypt(state, %{msg_id: id, seqno: seqno, body: body}) do
+    plaintext = Message.encode_plaintext(current_salt(state), state.session_id, id, seqno, body)
+    Crypto.encrypt_message(state.key.key, :server, plaintext)
+  end
+
+  defp current_salt(state) do
+    shared = state.shared
+    Salts.current(state.key, Faults.now(shared), Faults.rotation(shared), shared.salt_period)
+  end
+
+  ## bounded maps
+
+  defp get_answer(%{answers: {map, _}}, req), do: Map.get(map, req)
+
+  defp put_answer(state, req, value),
+    do: %{state | answers: bounded_put(state.answers, req, value, @answers_limit)}
+
+  defp bounded_put({map, queue}, key, value, limit) do
+    queue = if Map.has_key?(map, key), do: queue, else: :queue.in(key, queue)
+    map = Map.put(map, key, value)
+
+    if map_size(map) > limit do
+      {{:value, oldest}, queue} = :queue.out(queue)
+      {Map.delete(map, oldest), queue}
+    else
+      {map, queue}
+    end
+  end
+end
