@@ -156,18 +156,15 @@ defmodule MTProto.TestServer.Session do
 
   ## connection binding
 
-  # Answers go to the connection the session last heard from. When the previous one is gone,
-  # everything not yet acknowledged is sent again on the new one.
+  # Answers go to the connection the session last heard from. On a change of connection,
+  # everything not yet acknowledged is sent again on the new one: what went to the old one may
+  # still have been sitting in its mailbox when it closed (the client drops duplicates by msg_id).
   defp bind(%{conn: conn} = state, conn), do: {[], state}
 
   defp bind(state, conn) do
-    old_alive = state.conn != nil and Process.alive?(state.conn)
     if state.conn_ref, do: Process.demonitor(state.conn_ref, [:flush])
     state = %{state | conn: conn, conn_ref: Process.monitor(conn)}
-
-    if old_alive,
-      do: {[], state},
-      else: {outbox_items(state), state}
+    {outbox_items(state), state}
   end
 
   defp outbox_items(state) do
@@ -238,7 +235,9 @@ defmodule MTProto.TestServer.Session do
         {[bad_msg(m, if(window == {:error, :too_old}, do: 16, else: 17))], state}
 
       :gb_trees.is_defined(id, state.seen) ->
-        if container, do: {[bad_msg(m, 19)], state}, else: {duplicate(state, id), state}
+        if container,
+          do: {[bad_msg(m, 19)], state},
+          else: duplicate(state, m)
 
       :gb_trees.size(state.seen) >= @history_limit and id < elem(:gb_trees.smallest(state.seen), 0) ->
         {[bad_msg(m, 20)], state}
@@ -273,14 +272,25 @@ defmodule MTProto.TestServer.Session do
 
   # 32: a message with a lower msg_id has a higher seqno (or the same odd one);
   # 33: a message with a higher msg_id has a lower seqno (or the same odd one).
+  # Only messages inside the server's time window (300 s back, 30 s ahead) are compared, as
+  # only those could be accepted now: after the server clock jumps, a client that resynchronised
+  # is not held to ids it sent under the old clock.
   defp seqno_order(state, id, seqno) do
+    now = Faults.now(state.shared)
+    low = (now - 300) <<< 32
+    high = (now + 30) <<< 32
     below = :gb_trees.next(:gb_trees.iterator_from(-id + 1, state.seen_rev))
     above = :gb_trees.next(:gb_trees.iterator_from(id + 1, state.seen))
 
     cond do
-      match?({_, s, _} when s > seqno or (s == seqno and (s &&& 1) == 1), below) -> 32
-      match?({_, s, _} when s < seqno or (s == seqno and (s &&& 1) == 1), above) -> 33
-      true -> :ok
+      match?({neg, s, _} when -neg >= low and (s > seqno or (s == seqno and (s &&& 1) == 1)), below) ->
+        32
+
+      match?({id, s, _} when id <= high and (s < seqno or (s == seqno and (s &&& 1) == 1)), above) ->
+        33
+
+      true ->
+        :ok
     end
   end
 
@@ -297,10 +307,12 @@ defmodule MTProto.TestServer.Session do
     end
   end
 
-  defp duplicate(state, id) do
-    case get_answer(state, id) do
-      {:done, msg_id, seqno, body} -> [{:old, msg_id, seqno, body}]
-      _ -> []
+  # A message seen before: its stored answer again, else (a query still running, or something
+  # that gets no answer) an acknowledgment again. Never executed twice.
+  defp duplicate(state, m) do
+    case get_answer(state, m.msg_id) do
+      {:done, msg_id, seqno, body} -> {[{:old, msg_id, seqno, body}], state}
+      _ -> {[], maybe_ack(state, m, [])}
     end
   end
 
@@ -583,8 +595,14 @@ defmodule MTProto.TestServer.Session do
     {%{msg_id: id, seqno: seqno, body: body}, state}
   end
 
+  # Server msg_ids increase within a session, except when the server clock is set back (a
+  # :clock_skew fault) by more than a second: they follow the clock, as a client syncing its
+  # clock from them must be able to.
   defp next_id(state, kind) do
-    id = MessageId.next(kind, state.out_last, Faults.skew(state.shared) * 1_000_000_000)
+    offset = Faults.skew(state.shared) * 1_000_000_000
+    clock = MessageId.next(kind, 0, offset)
+    last = if state.out_last > clock + (1 <<< 32), do: 0, else: state.out_last
+    id = MessageId.next(kind, last, offset)
     {id, %{state | out_last: id}}
   end
 
