@@ -92,6 +92,25 @@ defmodule MTProto.TestServerApiTest do
     assert result == %{_: :rpc_error, error_code: 401, error_message: "AUTH_KEY_UNREGISTERED"}
   end
 
+  test "handler results are encoded by the method's return type" do
+    server =
+      start_server(
+        handlers: %{
+          "contacts.getContactIDs": fn _req, _ctx -> {:ok, [3, -1, 7]} end,
+          "account.updateStatus": fn _req, _ctx -> {:ok, false} end,
+          "help.getCdnConfig": fn _req, _ctx -> {:ok, :not_a_cdn_config} end
+        }
+      )
+
+    client = inited(server)
+    {id, client} = C.send_term(client, %{_: :"contacts.getContactIDs", hash: 0})
+    {%{term: %{raw: raw}}, _, client} = C.answer(client, id)
+    assert TL.decode_result(:"contacts.getContactIDs", raw) == {:ok, [3, -1, 7]}
+    assert {false, client} = C.call(client, %{_: :"account.updateStatus", offline: true})
+    {result, _} = C.call(client, %{_: :"help.getCdnConfig"})
+    assert result == %{_: :rpc_error, error_code: 500, error_message: "INTERNAL"}
+  end
+
   test "constructors that are not methods get INPUT_METHOD_INVALID_<id>_0" do
     server = start_server()
     client = inited(server)

@@ -62,7 +62,7 @@ defmodule MTProto.TestServer.Api do
         {:error, 400, "CONNECTION_NOT_INITED"}
 
       handler = Map.get(shared.handlers, name) ->
-        {:async, fn -> run_handler(handler, query, ctx) end}
+        {:async, fn -> encode_outcome(name, run_handler(handler, query, ctx)) end}
 
       true ->
         builtin(name, query, ctx, shared)
@@ -86,12 +86,11 @@ defmodule MTProto.TestServer.Api do
   end
 
   defp builtin(:ping, %{ping_id: ping_id}, ctx, _shared),
-    do: encode_outcome({:ok, %{_: :pong, msg_id: ctx.msg_id, ping_id: ping_id}})
+    do: encode_outcome(:ping, {:ok, %{_: :pong, msg_id: ctx.msg_id, ping_id: ping_id}})
 
-  defp builtin(:"help.getNearestDc", _query, _ctx, shared) do
-    encode_outcome(
-      {:ok, %{_: :nearestDc, country: "ZZ", this_dc: shared.dc_id, nearest_dc: shared.dc_id}}
-    )
+  defp builtin(:"help.getNearestDc" = name, _query, _ctx, shared) do
+    nearest = %{_: :nearestDc, country: "ZZ", this_dc: shared.dc_id, nearest_dc: shared.dc_id}
+    encode_outcome(name, {:ok, nearest})
   end
 
   defp builtin(:"help.getConfig", _query, ctx, shared), do: {:ok, Config.encode(shared, ctx.layer)}
@@ -101,43 +100,26 @@ defmodule MTProto.TestServer.Api do
   defp builtin(_name, _query, _ctx, _shared), do: {:error, 401, "AUTH_KEY_UNREGISTERED"}
 
   @doc """
-  Turns a handler's return value into an encoded result or an RPC error. A handler returns
-  `{:ok, term}` (a TL object map, `true`/`false`, a list of TL objects, or `{:raw, binary}`
-  already encoded) or `{:error, code, "MESSAGE"}`; anything else is a 500 `INTERNAL` error.
+  Turns a handler's return value into the encoded result of `method` (by the method's return
+  type, so `true`, lists of longs or objects all work) or an RPC error. A handler returns
+  `{:ok, value}`, `{:ok, {:raw, binary}}` (already encoded) or `{:error, code, "MESSAGE"}`;
+  anything else, or a value that does not fit the return type, is a 500 `INTERNAL` error.
   """
-  @spec encode_outcome(term()) :: {:ok, binary()} | {:error, integer(), String.t()}
-  def encode_outcome({:ok, result}) do
-    case encode_result(result) do
+  @spec encode_outcome(atom(), term()) :: {:ok, binary()} | {:error, integer(), String.t()}
+  def encode_outcome(_method, {:ok, {:raw, binary}}) when is_binary(binary), do: {:ok, binary}
+
+  def encode_outcome(method, {:ok, value}) do
+    case TL.encode_result(method, value) do
       {:ok, binary} -> {:ok, binary}
       {:error, _} -> {:error, 500, "INTERNAL"}
     end
   end
 
-  def encode_outcome({:error, code, message}) when is_integer(code) and is_binary(message),
-    do: {:error, code, message}
+  def encode_outcome(_method, {:error, code, message})
+      when is_integer(code) and is_binary(message),
+      do: {:error, code, message}
 
-  def encode_outcome(_other), do: {:error, 500, "INTERNAL"}
-
-  defp encode_result({:raw, binary}) when is_binary(binary), do: {:ok, binary}
-  defp encode_result(true), do: TL.encode(%{_: :boolTrue})
-  defp encode_result(false), do: TL.encode(%{_: :boolFalse})
-
-  defp encode_result(list) when is_list(list) do
-    Enum.reduce_while(list, {:ok, [<<0x1CB5C415::little-32, length(list)::little-32>>]}, fn
-      item, {:ok, acc} ->
-        case TL.encode(item) do
-          {:ok, bin} -> {:cont, {:ok, [acc | bin]}}
-          error -> {:halt, error}
-        end
-    end)
-    |> case do
-      {:ok, iodata} -> {:ok, IO.iodata_to_binary(iodata)}
-      error -> error
-    end
-  end
-
-  defp encode_result(%{_: _} = term), do: TL.encode(term)
-  defp encode_result(_), do: {:error, :unencodable}
+  def encode_outcome(_method, _other), do: {:error, 500, "INTERNAL"}
 
   @doc "A result as sent: gzip_packed when large and smaller that way."
   @spec maybe_gzip(binary()) :: binary()

@@ -463,7 +463,7 @@ defmodule MTProto.TestServer.Session do
           put_answer(%{state | dropped: MapSet.delete(state.dropped, req)}, req, :dropped)
         else
           item =
-            case Api.encode_outcome(outcome) do
+            case outcome do
               {:ok, result} -> rpc_result(req, result)
               {:error, code, message} -> rpc_error(req, code, message)
             end
