@@ -290,6 +290,47 @@ if Code.ensure_loaded?(MTProto.TL) and Code.ensure_loaded?(MTProto.TestServer) d
       assert :ok = Session.set_client(sid, spawn(fn -> :ok end))
     end
 
+    test "lifecycle events across a forced drop, in order" do
+      {server, _} = counting_server()
+      attach([[:mtproto, :session]])
+      sid = open(server)
+      assert {:ok, _} = app_config(sid, 1)
+      MTProto.Session.Listener.reconnect(MTProto.Registry.whereis(sid, :listener))
+      assert {:ok, _} = app_config(sid, 2)
+      :ok = Session.close(sid)
+
+      names =
+        Stream.repeatedly(fn ->
+          receive do
+            {:event, [:mtproto, :session, name], %{session_id: ^sid}} -> name
+          after
+            200 -> nil
+          end
+        end)
+        |> Enum.take_while(& &1)
+        |> Enum.filter(
+          &(&1 in [
+              :connecting,
+              :connected,
+              :auth_key_generated,
+              :disconnected,
+              :reconnecting,
+              :closed
+            ])
+        )
+
+      assert names == [
+               :connecting,
+               :connected,
+               :auth_key_generated,
+               :disconnected,
+               :reconnecting,
+               :connecting,
+               :connected,
+               :closed
+             ]
+    end
+
     defp wait_until(fun, tries \\ 200) do
       cond do
         fun.() -> :ok

@@ -178,6 +178,11 @@ defmodule MTProto.Session.Handler do
     noreply(%{state | connected?: false})
   end
 
+  def handle_info({:listener, :connecting, _pid, info}, state) do
+    emit(state, :connecting, info)
+    noreply(state)
+  end
+
   def handle_info({:listener, :reconnecting, _pid, info}, state) do
     emit(state, :reconnecting, info)
     noreply(state)
@@ -237,7 +242,8 @@ defmodule MTProto.Session.Handler do
   def handle_info(_other, state), do: noreply(state)
 
   @impl true
-  def terminate(_reason, state) do
+  def terminate(reason, state) do
+    emit(state, :closed, %{reason: reason})
     # Every caller still waiting is told, none is left hanging.
     tags =
       Enum.map(state.waiting_key, &elem(&1, 0)) ++

@@ -6,7 +6,7 @@ defmodule MTProto.Session.Listener do
   exponential backoff (`:backoff_min`..`:backoff_max` ms, reset by a connection that
   delivered a packet).
 
-  Messages to the handler: `{:listener, :connected, pid, info}`,
+  Messages to the handler: `{:listener, :connecting, pid, info}`, `{:listener, :connected, pid, info}`,
   `{:listener, :packets, pid, [packet]}`, `{:listener, :disconnected, pid, reason}`,
   `{:listener, :transport_error, pid, code}`.
   """
@@ -149,6 +149,7 @@ defmodule MTProto.Session.Listener do
 
   defp connect(state) do
     {host, port} = state.address
+    notify(state, :connecting, %{address: state.address, attempt: state.attempt})
 
     case :gen_tcp.connect(
            host_arg(host),
