@@ -325,6 +325,18 @@ defmodule MTProto.TestServerSessionTest do
     assert {:closed, _} = C.recv(client, 3000)
   end
 
+  for framing <- [:abridged, :intermediate, {:obfuscated, :padded_intermediate}] do
+    test "a quick-ack request is answered with the message's token first (#{inspect(framing)})",
+         %{server: server} do
+      client = keyed(server, framing: unquote(Macro.escape(framing)))
+      {msg, client} = C.message(client, %{_: :ping, ping_id: 8})
+      {token, client} = C.send_message_quick_ack(client, msg)
+      assert token >= 0x80000000
+      assert {{:quick_ack, ^token}, client} = C.recv_event(client)
+      assert {%{term: %{_: :pong}}, _, _} = C.answer(client, msg.msg_id)
+    end
+  end
+
   test "push_update reaches connected sessions as a content-related server message", %{
     server: server
   } do

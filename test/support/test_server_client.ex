@@ -349,6 +349,14 @@ defmodule MTProto.TestServer.RawClient do
     send_packet(client, packet, Keyword.take(opts, [:quick_ack]))
   end
 
+  @doc "Like `send_message/3` with a quick-ack request; returns the token the server must answer."
+  @spec send_message_quick_ack(t(), Message.t()) :: {non_neg_integer(), t()}
+  def send_message_quick_ack(client, %{msg_id: id, seqno: seqno, body: body}) do
+    plaintext = Message.encode_plaintext(client.salt, client.session_id, id, seqno, body)
+    {packet, token} = Crypto.encrypt_message_quick_ack(client.auth_key, :client, plaintext)
+    {token, send_packet(client, packet, quick_ack: true)}
+  end
+
   @doc "Sends several messages in one container; returns the container's msg_id."
   @spec send_container(t(), [Message.t()], keyword()) :: {integer(), t()}
   def send_container(client, messages, opts \\ []) do

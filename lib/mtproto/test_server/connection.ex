@@ -91,8 +91,8 @@ defmodule MTProto.TestServer.Connection do
 
   defp handle_events([event | rest], state) do
     case event do
-      {:packet, packet} -> on_packet(packet, state)
-      {:packet, packet, :quick_ack} -> on_packet(packet, state)
+      {:packet, packet} -> on_packet(packet, false, state)
+      {:packet, packet, :quick_ack} -> on_packet(packet, true, state)
       _ -> {:close, state}
     end
     |> case do
@@ -101,7 +101,7 @@ defmodule MTProto.TestServer.Connection do
     end
   end
 
-  defp on_packet(packet, state) do
+  defp on_packet(packet, quick_ack, state) do
     state = %{state | packets: state.packets + 1}
 
     cond do
@@ -114,7 +114,7 @@ defmodule MTProto.TestServer.Connection do
             {:close, state}
 
           {false, state} ->
-            with {:ok, state} <- dispatch(packet, state), do: maybe_drop_after(state)
+            with {:ok, state} <- dispatch(packet, quick_ack, state), do: maybe_drop_after(state)
         end
     end
   end
@@ -140,7 +140,8 @@ defmodule MTProto.TestServer.Connection do
     end
   end
 
-  defp dispatch(<<0::64, _::binary>> = packet, state) do
+  # Handshake messages are unencrypted: a quick-ack request on them has no token to answer with.
+  defp dispatch(<<0::64, _::binary>> = packet, _quick_ack, state) do
     with {:ok, msg_id, body} <- Message.decode_plain(packet),
          true <- MessageId.valid_parity?(msg_id, :client),
          {:reply, answer, hs} <- handshake_step(state, body) do
@@ -159,20 +160,34 @@ defmodule MTProto.TestServer.Connection do
     end
   end
 
-  defp dispatch(<<key_id::little-signed-64, _::binary>> = packet, state) do
+  defp dispatch(<<key_id::little-signed-64, _::binary>> = packet, quick_ack, state) do
     with {:ok, key} <- AuthKeys.fetch(state.shared, key_id),
-         {:ok, plaintext} <- Crypto.decrypt_message(key.key, :client, packet),
-         {:ok, message} <- Message.decode_plaintext(plaintext) do
+         {:ok, plaintext, token} <- Crypto.decrypt_message_quick_ack(key.key, :client, packet),
+         {:ok, message} <- Message.decode_plaintext(plaintext),
+         {:ok, state} <- maybe_quick_ack(state, quick_ack, token) do
       case Session.deliver(state.shared, key, message, self()) do
         {:ok, packets} -> write(state, packets)
         :close -> {:close, state}
       end
     else
+      {:close, state} -> {:close, state}
       _ -> transport_error(state, -404)
     end
   end
 
-  defp dispatch(_short, state), do: transport_error(state, -404)
+  defp dispatch(_short, _quick_ack, state), do: transport_error(state, -404)
+
+  # The quick ack goes out as soon as the packet is known good, before any answer.
+  defp maybe_quick_ack(state, false, _token), do: {:ok, state}
+
+  defp maybe_quick_ack(state, true, token) do
+    {frame, transport} = Transport.encode_quick_ack(state.transport, token)
+
+    case :gen_tcp.send(state.socket, frame) do
+      :ok -> {:ok, %{state | transport: transport}}
+      {:error, _} -> {:close, state}
+    end
+  end
 
   defp handshake_step(state, body) do
     case Handshake.step(state.handshake, body, state.shared) do
