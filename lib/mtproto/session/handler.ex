@@ -28,7 +28,7 @@ defmodule MTProto.Session.Handler do
     :core,
     :handshake,
     :listener,
-    :opts,
+    :ping_interval,
     :ack_timer,
     :ping_timer,
     :handshake_timer,
@@ -72,7 +72,7 @@ defmodule MTProto.Session.Handler do
       dc_id: dc_id,
       client: opts[:client],
       storage: storage,
-      opts: opts
+      ping_interval: Keyword.get(opts, :ping_interval, 60_000)
     }
 
     {:ok, install_key(state, auth_key, false)}
@@ -225,7 +225,7 @@ defmodule MTProto.Session.Handler do
 
   def handle_info(:ping, state) do
     <<ping_id::signed-64>> = :crypto.strong_rand_bytes(8)
-    delay = Keyword.get(state.opts, :ping_interval, 60_000)
+    delay = state.ping_interval
     request = %{_: :ping_delay_disconnect, ping_id: ping_id, disconnect_delay: div(delay * 5, 4000)}
     core = Core.internal_call(state.core, request, :keepalive)
     noreply(schedule_ping(%{state | core: core, ping_timer: nil}))
@@ -259,7 +259,7 @@ defmodule MTProto.Session.Handler do
   ## Handshake
 
   defp start_handshake(state) do
-    opts = state.opts
+    opts = options(state)
 
     {:send, body, hs} =
       Handshake.start(
@@ -365,7 +365,7 @@ defmodule MTProto.Session.Handler do
         dc_id: state.dc_id,
         time_offset: offset,
         time_synced?: synced?,
-        init: init_fields(state.opts)
+        init: init_fields(options(state))
       )
 
     pending = Enum.reverse(state.waiting_key) ++ calls
@@ -473,8 +473,7 @@ defmodule MTProto.Session.Handler do
   defp schedule_ping(%{ping_timer: nil} = state) do
     %{
       state
-      | ping_timer:
-          Process.send_after(self(), :ping, Keyword.get(state.opts, :ping_interval, 60_000))
+      | ping_timer: Process.send_after(self(), :ping, state.ping_interval)
     }
   end
 
@@ -554,6 +553,9 @@ defmodule MTProto.Session.Handler do
       Map.merge(meta, %{session_id: state.id, dc_id: state.dc_id})
     )
   end
+
+  # The session's options live once, in the registry (read when a key or handshake needs them).
+  defp options(state), do: MTProto.Session.Supervisor.options(state.id)
 
   defp internal?({:internal, _, _}), do: true
   defp internal?(_), do: false
