@@ -12,6 +12,11 @@ defmodule MTProto.TestServer.Connection do
   alias MTProto.{Crypto, Message, MessageId, Transport}
   alias MTProto.TestServer.{AuthKeys, Faults, Handshake, Session, Shared}
 
+  # An idle connection hibernates after this many ms.
+  @hibernate_after 1000
+  # ping_delay_disconnect delays are capped (Process.send_after takes at most 2^32 - 1 ms).
+  @max_disconnect_delay 86_400
+
   @derive {Inspect, only: [:packets]}
   defstruct [
     :shared,
@@ -54,7 +59,7 @@ defmodule MTProto.TestServer.Connection do
         case handle_events(events, state) do
           {:ok, state} ->
             :inet.setopts(socket, active: :once)
-            {:noreply, state}
+            {:noreply, state, @hibernate_after}
 
           {:close, state} ->
             {:stop, :normal, state}
@@ -78,11 +83,14 @@ defmodule MTProto.TestServer.Connection do
   # ping_delay_disconnect: close unless another one comes within the delay.
   def handle_info({:disconnect_after, seconds}, state) do
     if state.disconnect_timer, do: Process.cancel_timer(state.disconnect_timer)
-    timer = Process.send_after(self(), :ping_delay_disconnect, max(seconds, 0) * 1000)
+    seconds = seconds |> max(0) |> min(@max_disconnect_delay)
+    timer = Process.send_after(self(), :ping_delay_disconnect, seconds * 1000)
     {:noreply, %{state | disconnect_timer: timer}}
   end
 
   def handle_info(:ping_delay_disconnect, state), do: {:stop, :normal, state}
+  # Idle for a while: shrink to the minimum until the next packet.
+  def handle_info(:timeout, state), do: {:noreply, state, :hibernate}
   def handle_info(_other, state), do: {:noreply, state}
 
   ## packets

@@ -21,6 +21,8 @@ defmodule MTProto.TestServer.Session do
   @sent_limit 512
   @answers_limit 1024
   @max_container 1024
+  # An idle session hibernates after this many ms.
+  @hibernate_after 1000
 
   @derive {Inspect, only: [:session_id, :key_id]}
   defstruct [
@@ -115,7 +117,7 @@ defmodule MTProto.TestServer.Session do
 
     if state.stop,
       do: {:stop, :normal, {:ok, packets}, state},
-      else: {:reply, {:ok, packets}, state}
+      else: {:reply, {:ok, packets}, state, @hibernate_after}
   end
 
   def handle_call({:push, body}, _from, state) do
@@ -152,6 +154,8 @@ defmodule MTProto.TestServer.Session do
     {:noreply, state}
   end
 
+  # Idle for a while: shrink to the minimum until the next message.
+  def handle_info(:timeout, state), do: {:noreply, state, :hibernate}
   def handle_info(_other, state), do: {:noreply, state}
 
   ## connection binding
