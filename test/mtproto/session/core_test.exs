@@ -180,6 +180,16 @@ if Code.ensure_loaded?(MTProto.TL) do
       refute :invokeWithLayer in terms
     end
 
+    test "a gzipped rpc_result is unpacked and decoded by the method's return type" do
+      core = %{new_core() | connection_inited?: true}
+      {id, core} = call!(core, %{_: :"messages.receivedQueue", max_qts: 1}, :q)
+      {_, core} = Core.flush(core)
+      {:ok, result} = TL.encode_result(:"messages.receivedQueue", Enum.to_list(1..300))
+      body = Message.encode_rpc_result(id, TL.gzip(result))
+      assert {[{:reply, :q, {:ok, list}}], _} = Inbound.handle_packet(core, packet(core, body))
+      assert list == Enum.to_list(1..300)
+    end
+
     test "rpc_error becomes an RpcError; CONNECTION_NOT_INITED re-sends the call wrapped" do
       core = %{new_core() | connection_inited?: true}
       {id, core} = call!(core, %{_: :"help.getConfig"}, :a)
