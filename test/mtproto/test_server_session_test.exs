@@ -245,6 +245,9 @@ defmodule MTProto.TestServerSessionTest do
     {answer, _, client} = C.answer(client, call)
     assert answer.term.result == true
     {_, client} = C.send_term(client, %{_: :msgs_ack, msg_ids: [answer.msg_id]})
+    # A ping on the same connection: once it is answered, the ack was processed too.
+    {ping, client} = C.send_term(client, %{_: :ping, ping_id: 0})
+    {_, _, client} = C.answer(client, ping)
     # A new connection to the same session gets nothing old back.
     client = C.reconnect(client, TestServer.address(server))
     {ping, client} = C.send_term(client, %{_: :ping, ping_id: 1})
