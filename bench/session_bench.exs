@@ -6,7 +6,9 @@
 # (bench/session_gramjs.cjs), when node and the package are there.
 #
 #   MIX_ENV=bench mix run bench/session_bench.exs   (or: make bench)
-#   SESSION_BENCH_IDLE=10000 SESSION_BENCH_CALLS=20000 to change the sizes.
+#   SESSION_BENCH_IDLE=10000 SESSION_BENCH_CALLS=20000 to change the sizes,
+#   SESSION_BENCH_TRANSPORT=intermediate|abridged (obfuscated2 around it; default padded
+#   intermediate), SESSION_BENCH_GRAMJS=0 to skip gramjs.
 
 defmodule SessionBench do
   alias MTProto.Session
@@ -25,7 +27,12 @@ defmodule SessionBench do
     )
 
     ours = measure_ours(address, pem, in_flight_calls, idle)
-    theirs = gramjs(address, pem, in_flight_calls, min(idle, 2_000))
+
+    theirs =
+      if System.get_env("SESSION_BENCH_GRAMJS") == "0",
+        do: %{note: "skipped (SESSION_BENCH_GRAMJS=0)"},
+        else: gramjs(address, pem, in_flight_calls, min(idle, 2_000))
+
     :peer.stop(peer)
 
     rows = [
@@ -73,7 +80,15 @@ defmodule SessionBench do
 
   defp opts(address, pem, extra \\ []) do
     Keyword.merge(
-      [address: address, rsa_keys: [pem], storage: nil, client: self(), api_id: 1, backoff_min: 50],
+      [
+        address: address,
+        rsa_keys: [pem],
+        storage: nil,
+        client: self(),
+        api_id: 1,
+        backoff_min: 50,
+        transport: transport()
+      ],
       extra
     )
   end
@@ -150,7 +165,8 @@ defmodule SessionBench do
 
     wait_connected(sids)
     open_s = (System.monotonic_time(:millisecond) - t) / 1000
-    Process.sleep(1000)
+    # idle processes hibernate after 1 s
+    Process.sleep(2500)
     for pid <- Process.list(), do: :erlang.garbage_collect(pid)
     now = :erlang.memory()
     per = fn key -> (now[key] - before[key]) / n / 1024 end
@@ -237,6 +253,16 @@ defmodule SessionBench do
     case Float.parse(v) do
       {f, _} -> f
       :error -> nil
+    end
+  end
+
+  # SESSION_BENCH_TRANSPORT=intermediate (or abridged, padded_intermediate; obfuscated2 always)
+  defp transport do
+    case System.get_env("SESSION_BENCH_TRANSPORT") do
+      nil -> {:obfuscated, :padded_intermediate}
+      "abridged" -> {:obfuscated, :abridged}
+      "intermediate" -> {:obfuscated, :intermediate}
+      "padded_intermediate" -> {:obfuscated, :padded_intermediate}
     end
   end
 
