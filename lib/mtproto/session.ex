@@ -130,10 +130,24 @@ defmodule MTProto.Session do
   @doc """
   Sends a message without waiting for an answer (answers and updates go to the client):
   `:encrypted` (default) or `:plain` (an unencrypted message, as the handshake uses).
+
+  Options (also accepted in place of the type): `flush: false` keeps the message queued, with
+  what follows, until `flush/1` or the next message without it, to batch many into one
+  container. `{:error, :queue_full}` when the session's queue is at its bound (see
+  `MTProto.Session.Backpressure`), `{:error, :closing}` while it drains.
   """
-  @spec send(session_id(), map(), :encrypted | :plain) :: {:ok, integer()} | {:error, term()}
-  def send(session_id, request, type \\ :encrypted) when type in [:encrypted, :plain],
-    do: handler_call(session_id, {:send, request, type})
+  @spec send(session_id(), map(), :encrypted | :plain | keyword(), keyword()) ::
+          {:ok, integer()} | {:error, term()}
+  def send(session_id, request, type \\ :encrypted, opts \\ [])
+
+  def send(session_id, request, opts, []) when is_list(opts),
+    do: send(session_id, request, :encrypted, opts)
+
+  def send(session_id, request, :encrypted, opts),
+    do: handler_call(session_id, {:send, request, :encrypted, Keyword.get(opts, :flush, true)})
+
+  def send(session_id, request, :plain, _opts),
+    do: handler_call(session_id, {:send, request, :plain})
 
   @doc "Sends everything queued now (after calls made with `flush: false`)."
   @spec flush(session_id()) :: :ok | {:error, :no_session}
@@ -149,12 +163,85 @@ defmodule MTProto.Session do
   def set_client(session_id, client) when is_pid(client),
     do: handler_call(session_id, {:set_client, client})
 
-  @doc "Closes the session: stops its processes; waiting callers get `{:error, :closed}`."
-  @spec close(session_id()) :: :ok | {:error, :no_session}
-  def close(session_id) do
+  @doc """
+  Closes the session (and its media connections).
+
+    * `:now` (`close/1`): stops its processes at once; every waiting caller gets
+      `{:error, :closed}`.
+    * `:drain` or `{:drain, timeout_ms}` (default 15 000): refuses new requests
+      (`{:error, :closing}`), sends what is queued and waits for every pending call to be
+      answered, then stops. `:ok` when all were answered; `{:error, :drain_timeout}` when the
+      timeout came first (the calls still pending then got `{:error, :closed}`).
+  """
+  @spec close(session_id(), :now | :drain | {:drain, timeout()}) ::
+          :ok | {:error, :no_session | :drain_timeout}
+  def close(session_id, mode \\ :now)
+
+  def close(session_id, :now) do
+    for media <- MTProto.Session.Media.list(session_id), do: close(media, :now)
+
     case Registry.whereis(session_id, :supervisor) do
       nil -> {:error, :no_session}
       pid -> DynamicSupervisor.terminate_child(MTProto.SessionSupervisor, pid)
+    end
+  end
+
+  def close(session_id, :drain), do: close(session_id, {:drain, 15_000})
+
+  def close(session_id, {:drain, timeout}) when is_integer(timeout) and timeout >= 0 do
+    with pid when pid != nil <- Registry.whereis(session_id, :handler),
+         drained <- safe(fn -> GenServer.call(pid, {:drain, timeout}, :infinity) end, :ok),
+         :ok <- close(session_id, :now) do
+      drained
+    else
+      nil -> {:error, :no_session}
+      error -> error
+    end
+  end
+
+  @doc """
+  Drops the connection and connects again now (also ends a temporary `disconnect/2`).
+  Nothing is lost: what the server has not answered is sent again.
+  """
+  @spec reconnect(session_id()) :: :ok | {:error, :no_session}
+  def reconnect(session_id), do: listener_cast(session_id, &MTProto.Session.Listener.reconnect/1)
+
+  @doc """
+  `temporary: true`: drops the connection and stays disconnected until `reconnect/1` (or for
+  `for: ms`). Calls made meanwhile are queued (up to the queue's bound), pending ones are kept,
+  and all are sent on the new connection. Without `temporary: true` this is `close(id, :now)`.
+  """
+  @spec disconnect(session_id(), keyword()) :: :ok | {:error, :no_session}
+  def disconnect(session_id, opts \\ []) do
+    if Keyword.get(opts, :temporary, false) do
+      with :ok <- listener_cast(session_id, &MTProto.Session.Listener.pause/1) do
+        if ms = opts[:for], do: :timer.apply_after(ms, __MODULE__, :reconnect, [session_id])
+        :ok
+      end
+    else
+      close(session_id, :now)
+    end
+  end
+
+  @doc """
+  Starts a new MTProto session id on the same key and connection (as MadelineProto's
+  resetSession): every message not yet answered is sent again under it.
+  """
+  @spec reset_session(session_id()) :: :ok | {:error, term()}
+  def reset_session(session_id), do: handler_call(session_id, :reset_session)
+
+  @doc """
+  Opens an extra media connection to the session's datacenter, sharing its auth key and salt
+  with its own MTProto session id (see `MTProto.Session.Media`). Returns its session id, used
+  like any other.
+  """
+  @spec open_media(session_id(), keyword()) :: {:ok, session_id()} | {:error, term()}
+  def open_media(session_id, opts \\ []), do: MTProto.Session.Media.open(session_id, opts)
+
+  defp listener_cast(session_id, fun) do
+    case Registry.whereis(session_id, :listener) do
+      nil -> {:error, :no_session}
+      pid -> fun.(pid)
     end
   end
 
@@ -181,23 +268,30 @@ defmodule MTProto.Session do
   end
 
   @doc """
-  A snapshot of the session: ids, dc, connection state, pending calls, unacknowledged and
-  queued messages, salts, time offset, counters, plus the listener's socket state.
-  """
-  @spec info(session_id()) :: {:ok, map()} | {:error, term()}
-  def info(session_id) do
-    with %{} = info <- info_or_error(session_id) do
-      listener =
-        case Registry.whereis(session_id, :listener) do
-          nil -> %{}
-          pid -> safe(fn -> MTProto.Session.Listener.info(pid) end, %{})
-        end
+  A snapshot of the session, as one map: `id`, `dc_id`, `kind` (`:main` or `:media`, with
+  `parent`), `connected?`, `reading?`, `writing?`, `paused?` (temporarily disconnected),
+  `address`, `transport`, `last_chunk_at` (ms, system time), `bytes_in`/`bytes_out` (wire),
+  `stats` (packets and message bytes in/out, resent, dropped), `pending_calls`,
+  `unacknowledged`, `queued` (not yet written), `send_buffer_bytes` (in the socket),
+  `queue` (the bound: `messages`, `bytes`, their maxima, `waiting` calls, `full?`), `full?`,
+  `draining?`, `reconnects`, `connects`, `salt_valid_until`, `time_offset` (s),
+  `mtproto_session_id`, `auth_key_id`.
 
-      {:ok,
-       Map.merge(
-         info,
-         Map.take(listener, [:address, :transport, :bytes_in, :bytes_out, :last_chunk_at, :connects])
-       )}
+  Read from snapshots the session's processes publish (`MTProto.Session.Info`), so it costs
+  them nothing and is cheap to poll for many sessions. With `calls: true` the map also has
+  `calls`, the pending calls with method and age (this one asks the handler).
+  """
+  @spec info(session_id(), keyword()) :: {:ok, map()} | {:error, term()}
+  def info(session_id, opts \\ []) do
+    with {:ok, info} <- MTProto.Session.Info.read(session_id) do
+      if opts[:calls] do
+        case handler_call(session_id, :calls) do
+          calls when is_list(calls) -> {:ok, Map.put(info, :calls, calls)}
+          error -> error
+        end
+      else
+        {:ok, info}
+      end
     end
   end
 

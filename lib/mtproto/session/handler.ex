@@ -12,8 +12,8 @@ defmodule MTProto.Session.Handler do
   use GenServer
   require Logger
 
-  alias MTProto.{AuthKey, Event, Handshake, Message, MessageId, Registry, Storage, TL}
-  alias MTProto.Session.{Core, Inbound, Listener}
+  alias MTProto.{AuthKey, Handshake, Message, MessageId, Registry, Storage, TL}
+  alias MTProto.Session.{Backpressure, Control, Core, Inbound, Info, Lifecycle, Listener}
 
   @ack_delay 200
   @handshake_timeout 15_000
@@ -34,6 +34,7 @@ defmodule MTProto.Session.Handler do
     :handshake_timer,
     :connected_at,
     :last_packet_at,
+    :control,
     connected?: false,
     held?: false,
     waiting_key: [],
@@ -72,10 +73,17 @@ defmodule MTProto.Session.Handler do
       dc_id: dc_id,
       client: opts[:client],
       storage: storage,
-      ping_interval: Keyword.get(opts, :ping_interval, 60_000)
+      ping_interval: Keyword.get(opts, :ping_interval, 60_000),
+      control: Control.new(opts)
     }
 
-    {:ok, install_key(state, auth_key, false)}
+    state = install_key(state, auth_key, false)
+
+    if auth_key,
+      do: emit_imported(state, if(opts[:auth_key] == auth_key, do: :option, else: :storage))
+
+    MTProto.Session.Media.register(opts)
+    {:ok, publish_info(state, true)}
   end
 
   ## Calls from MTProto.Session
@@ -84,9 +92,18 @@ defmodule MTProto.Session.Handler do
   def handle_call({:send, _request, :encrypted}, _from, %{core: nil} = state),
     do: {:reply, {:error, :no_auth_key}, state, timeout(state)}
 
-  def handle_call({:send, request, :encrypted}, _from, state) do
-    case Core.send_message(state.core, request) do
-      {:ok, msg_id, core} -> reply({:ok, msg_id}, queued(%{state | core: core}))
+  def handle_call({:send, _request, :encrypted, _flush?}, _from, %{core: nil} = state),
+    do: {:reply, {:error, :no_auth_key}, state, timeout(state)}
+
+  def handle_call({:send, request, :encrypted}, from, state),
+    do: handle_call({:send, request, :encrypted, true}, from, state)
+
+  def handle_call({:send, request, :encrypted, flush?}, _from, state) do
+    with :ok <- accepting(state, :send),
+         {:ok, msg_id, core} <- Core.send_message(state.core, request) do
+      state = %{state | core: core, held?: not flush?}
+      reply({:ok, msg_id}, queued(admit_sent(state, msg_id)))
+    else
       {:error, _} = error -> reply(error, state)
     end
   end
@@ -115,11 +132,30 @@ defmodule MTProto.Session.Handler do
   def handle_call({:import, %AuthKey{} = key}, _from, state) do
     Storage.put(state.storage, key)
     state = install_key(state, key, true)
+    emit_imported(state, :import)
     if state.connected? and state.handshake, do: cancel_handshake(state)
     reply(:ok, state)
   end
 
-  def handle_call(:info, _from, state), do: reply(info(state), state)
+  def handle_call(:info, _from, state), do: reply(info(state), publish_info(state, true))
+
+  def handle_call(:calls, _from, state), do: reply(calls_list(state), state)
+
+  def handle_call(:reset_session, _from, %{core: nil} = state),
+    do: reply({:error, :no_auth_key}, state)
+
+  def handle_call(:reset_session, _from, state) do
+    core = Core.reset_session(state.core)
+    emit(state, :session_reset, %{reason: :requested, mtproto_session_id: core.session_id})
+    reply(:ok, flush(%{state | core: core, held?: false}))
+  end
+
+  def handle_call({:drain, timeout}, from, state) do
+    timer = Process.send_after(self(), :drain_timeout, timeout)
+    control = %{state.control | drain: %{from: from, timer: timer}}
+    emit(state, :draining, %{pending: state.control.bp.count, timeout: timeout})
+    noreply(maybe_drained(flush(%{state | control: control, held?: false})))
+  end
 
   @impl true
   def handle_cast(_msg, state), do: {:noreply, state, timeout(state)}
@@ -127,26 +163,25 @@ defmodule MTProto.Session.Handler do
   ## Messages
 
   @impl true
-  def handle_info({:call, tag, request, _flush?}, %{core: nil} = state) do
-    {:noreply, %{state | waiting_key: [{tag, request} | state.waiting_key]}, timeout(state)}
-  end
-
-  def handle_info({:call, tag, request, flush?}, state) do
-    case Core.call(state.core, request, tag) do
-      {:ok, _msg_id, core} ->
-        noreply(queued(%{state | core: core, held?: not flush?}))
-
-      {:error, reason} ->
-        send(tag, {tag, {:error, reason}})
-        noreply(state)
+  def handle_info({:call, tag, request, flush?} = call, state) do
+    case accepting(state, :call) do
+      :ok -> noreply(accept_call(state, tag, request, flush?))
+      :park -> noreply(update_bp(state, &Backpressure.park(&1, call)))
+      {:error, _} = error -> reply_to(tag, error) && noreply(state)
     end
   end
 
   def handle_info({:cancel, tag}, %{core: nil} = state) do
+    state = cancelled(state, tag)
     noreply(%{state | waiting_key: Enum.reject(state.waiting_key, &(elem(&1, 0) == tag))})
   end
 
-  def handle_info({:cancel, tag}, state), do: noreply(%{state | core: Core.cancel(state.core, tag)})
+  def handle_info({:cancel, tag}, state) do
+    state = cancelled(state, tag)
+    noreply(%{state | core: Core.cancel(state.core, tag)})
+  end
+
+  def handle_info(:drain_timeout, state), do: noreply(drained(state, {:error, :drain_timeout}))
 
   def handle_info({:listener, :connected, pid, info}, state) do
     state = %{
@@ -244,9 +279,14 @@ defmodule MTProto.Session.Handler do
   @impl true
   def terminate(reason, state) do
     emit(state, :closed, %{reason: reason})
-    # Every caller still waiting is told, none is left hanging.
+    # Every caller still waiting is told, none is left hanging: also the parked ones and those
+    # whose call is still in the mailbox.
+    {parked, _} = Backpressure.take_parked(state.control.bp)
+
     tags =
-      Enum.map(state.waiting_key, &elem(&1, 0)) ++
+      Enum.map(parked, &elem(&1, 1)) ++
+        mailbox_calls() ++
+        Enum.map(state.waiting_key, &elem(&1, 0)) ++
         if(state.core,
           do: for({_, %{tag: t}} <- state.core.calls, not internal?(t), do: t),
           else: []
@@ -407,19 +447,19 @@ defmodule MTProto.Session.Handler do
   end
 
   # Answers to send/3 go to the client: the result itself, or {:error, msg_id-less reason}.
-  defp handle_event({:reply, {:client, _}, {:ok, result}}, state) do
+  defp handle_event({:reply, {:client, _} = tag, {:ok, result}}, state) do
     notify_client(state, result)
-    state
+    finished(state, tag)
   end
 
-  defp handle_event({:reply, {:client, _}, {:error, reason}}, state) do
+  defp handle_event({:reply, {:client, _} = tag, {:error, reason}}, state) do
     notify_client(state, {:error, reason})
-    state
+    finished(state, tag)
   end
 
   defp handle_event({:reply, tag, reply}, state) do
     reply_to(tag, reply)
-    state
+    finished(state, tag)
   end
 
   defp handle_event({:update, term}, state) do
@@ -429,6 +469,12 @@ defmodule MTProto.Session.Handler do
 
   defp handle_event({:session_created, term}, state) do
     emit(state, :session_created, %{unique_id: term.unique_id})
+
+    emit(state, :session_reset, %{
+      reason: :new_session_created,
+      mtproto_session_id: state.core.session_id
+    })
+
     notify_client(state, term)
     state
   end
@@ -480,14 +526,17 @@ defmodule MTProto.Session.Handler do
   defp schedule_ping(state), do: state
 
   # Flush when the mailbox is empty; acknowledgments alone wait a little for company.
+  # A snapshot for info/1 when going idle (not when a flush follows at once).
   defp noreply(state) do
     state = maybe_ack_timer(state)
-    {:noreply, state, timeout(state)}
+    timeout = timeout(state)
+    {:noreply, if(timeout == 0, do: state, else: publish_info(state)), timeout}
   end
 
   defp reply(reply, state) do
     state = maybe_ack_timer(state)
-    {:reply, reply, state, timeout(state)}
+    timeout = timeout(state)
+    {:reply, reply, if(timeout == 0, do: state, else: publish_info(state)), timeout}
   end
 
   defp timeout(%{held?: true}), do: :infinity
@@ -513,7 +562,6 @@ defmodule MTProto.Session.Handler do
     base = %{
       id: state.id,
       dc_id: state.dc_id,
-      kind: :main,
       connected?: state.connected?,
       handshaking?: state.handshake != nil,
       auth_key_id: state.auth_key && state.auth_key.id,
@@ -521,6 +569,8 @@ defmodule MTProto.Session.Handler do
       last_packet_at: state.last_packet_at,
       pending_calls: length(state.waiting_key)
     }
+
+    base = Map.merge(base, Control.info(state.control))
 
     if core do
       Map.merge(base, %{
@@ -547,11 +597,8 @@ defmodule MTProto.Session.Handler do
   defp notify_client(_state, _message), do: :ok
 
   defp emit(state, name, meta) do
-    Event.emit(
-      [:mtproto, :session, name],
-      %{},
-      Map.merge(meta, %{session_id: state.id, dc_id: state.dc_id})
-    )
+    ids = %{session_id: state.id, dc_id: state.dc_id, kind: state.control.kind}
+    Lifecycle.emit(ids, state.control.notify? && state.client, name, meta)
   end
 
   # The session's options live once, in the registry (read when a key or handshake needs them).
@@ -563,4 +610,142 @@ defmodule MTProto.Session.Handler do
   # A caller waits on its alias; send/3's calls ({:client, ref}) and the session's own do not.
   defp reply_to(tag, reply) when is_reference(tag), do: send(tag, {tag, reply})
   defp reply_to(_tag, _reply), do: :ok
+
+  ## Control: the queue bound, drain, info snapshots (MTProto.Session.Control)
+
+  # Whether a new request may go: refused while draining; a send is refused and a call parked
+  # while the queue is full.
+  defp accepting(%{control: control}, kind) do
+    cond do
+      Control.draining?(control) -> {:error, :closing}
+      not Backpressure.full?(control.bp) -> :ok
+      kind == :send -> {:error, :queue_full}
+      true -> :park
+    end
+  end
+
+  defp accept_call(%{core: nil} = state, tag, request, _flush?) do
+    size =
+      case TL.encode(request) do
+        {:ok, body} -> byte_size(body)
+        {:error, _} -> 0
+      end
+
+    state = update_bp(state, &Backpressure.admit(&1, tag, size))
+    %{state | waiting_key: [{tag, request} | state.waiting_key]}
+  end
+
+  defp accept_call(state, tag, request, flush?) do
+    case Core.call(state.core, request, tag) do
+      {:ok, _msg_id, core} ->
+        {:value, %{body: body}} = :queue.peek_r(core.outbox)
+        state = update_bp(state, &Backpressure.admit(&1, tag, byte_size(body)))
+        queued(%{state | core: core, held?: not flush?})
+
+      {:error, reason} ->
+        reply_to(tag, {:error, reason})
+        state
+    end
+  end
+
+  # A method given to send/3 is tracked like a call (its answer goes to the client): count it.
+  defp admit_sent(state, msg_id) do
+    case state.core.calls do
+      %{^msg_id => %{tag: tag}} ->
+        {:value, %{body: body}} = :queue.peek_r(state.core.outbox)
+        update_bp(state, &Backpressure.admit(&1, tag, byte_size(body)))
+
+      _ ->
+        state
+    end
+  end
+
+  defp update_bp(state, fun), do: %{state | control: %{state.control | bp: fun.(state.control.bp)}}
+
+  # A request finished (answered or failed): its room goes to the parked calls, in order.
+  defp finished(state, tag) do
+    if Backpressure.admitted?(state.control.bp, tag) do
+      state |> update_bp(&Backpressure.release(&1, tag)) |> unpark() |> maybe_drained()
+    else
+      state
+    end
+  end
+
+  defp cancelled(state, tag) do
+    state
+    |> update_bp(&Backpressure.cancel(&1, tag, fn call -> elem(call, 1) end))
+    |> update_bp(&Backpressure.release(&1, tag))
+    |> unpark()
+  end
+
+  defp unpark(state) do
+    {calls, bp} = Backpressure.unpark(state.control.bp)
+    state = %{state | control: %{state.control | bp: bp}}
+
+    Enum.reduce(calls, state, fn {:call, tag, request, flush?}, state ->
+      accept_call(state, tag, request, flush?)
+    end)
+  end
+
+  defp maybe_drained(%{control: %{drain: %{from: from}, bp: bp}} = state)
+       when from != nil and bp.count == 0 and bp.parked_count == 0,
+       do: drained(state, :ok)
+
+  defp maybe_drained(state), do: state
+
+  # The drain is over (the caller, MTProto.Session.close/2, then stops the session); the session
+  # keeps refusing new requests until then.
+  defp drained(%{control: %{drain: %{from: from, timer: timer}}} = state, result)
+       when from != nil do
+    Process.cancel_timer(timer)
+    GenServer.reply(from, result)
+    %{state | control: %{state.control | drain: %{from: nil, timer: nil}}}
+  end
+
+  defp drained(state, _result), do: state
+
+  defp publish_info(state, force? \\ false) do
+    at = Info.publish(state.id, :handler, fn -> info(state) end, state.control.info_at, force?)
+    %{state | control: %{state.control | info_at: at}}
+  end
+
+  # Pending calls with their method and age (info(sid, calls: true)).
+  defp calls_list(state) do
+    now = System.monotonic_time(:millisecond)
+    {parked, _} = Backpressure.take_parked(state.control.bp)
+
+    sent =
+      if state.core,
+        do:
+          for(
+            {msg_id, %{tag: tag} = call} <- state.core.calls,
+            not internal?(tag),
+            do: %{
+              msg_id: msg_id,
+              method: call.method,
+              age_ms: now - call.sent_at,
+              state: if(Map.has_key?(state.core.sent, msg_id), do: :sent, else: :queued),
+              acked?: call.acked?
+            }
+          ),
+        else: []
+
+    waiting =
+      for {_tag, %{_: method}} <- state.waiting_key, do: %{method: method, state: :waiting_key}
+
+    parked = for {:call, _tag, %{_: method}, _} <- parked, do: %{method: method, state: :parked}
+    Enum.sort_by(sent, & &1.msg_id) ++ Enum.reverse(waiting) ++ parked
+  end
+
+  # Calls that reached the mailbox but will not be handled (the session is stopping).
+  defp mailbox_calls do
+    receive do
+      {:call, tag, _request, _flush?} -> [tag | mailbox_calls()]
+    after
+      0 -> []
+    end
+  end
+
+  defp emit_imported(state, source),
+    do: emit(state, :auth_key_imported, %{source: source, auth_key_id: state.auth_key.id})
 end

@@ -15,6 +15,7 @@ defmodule MTProto.Session.Listener do
   require Logger
 
   alias MTProto.{Registry, Transport}
+  alias MTProto.Session.Info
 
   @connect_timeout 10_000
 
@@ -30,6 +31,8 @@ defmodule MTProto.Session.Listener do
     backoff_max: 30_000,
     attempt: 0,
     got_packet?: false,
+    paused?: false,
+    info_at: -1_000_000,
     stats: %{connects: 0, bytes_in: 0, bytes_out: 0, last_chunk_at: nil}
   ]
 
@@ -51,6 +54,12 @@ defmodule MTProto.Session.Listener do
   @spec reconnect(pid()) :: :ok
   def reconnect(listener), do: GenServer.cast(listener, :reconnect)
 
+  @doc """
+  Drops the connection and stays disconnected (a temporary disconnect) until `reconnect/1`.
+  """
+  @spec pause(pid()) :: :ok
+  def pause(listener), do: GenServer.cast(listener, :pause)
+
   @doc "Socket state for `MTProto.Session.info/1`."
   @spec info(pid()) :: map()
   def info(listener), do: GenServer.call(listener, :info)
@@ -69,13 +78,16 @@ defmodule MTProto.Session.Listener do
       backoff_max: Keyword.get(opts, :backoff_max, 30_000)
     }
 
-    {:ok, state, {:continue, :connect}}
+    {:ok, publish_info(state, true), {:continue, :connect}}
   end
 
   @impl true
   def handle_continue(:connect, state), do: {:noreply, connect(state)}
 
   @impl true
+  def handle_info(:connect, %{paused?: true} = state), do: {:noreply, state}
+  # A backoff timer left from before a reconnect/1 that connected already.
+  def handle_info(:connect, %{socket: socket} = state) when socket != nil, do: {:noreply, state}
   def handle_info(:connect, state), do: {:noreply, connect(state)}
 
   def handle_info({:tcp, socket, data}, %{socket: socket} = state) do
@@ -95,7 +107,7 @@ defmodule MTProto.Session.Listener do
         for {:error, {:transport, code}} <- events, do: notify(state, :transport_error, code)
         if packets != [], do: notify(state, :packets, packets)
         :inet.setopts(socket, active: :once)
-        {:noreply, %{state | got_packet?: state.got_packet? or packets != []}}
+        {:noreply, publish_info(%{state | got_packet?: state.got_packet? or packets != []})}
 
       {:error, reason, _transport} ->
         {:noreply, disconnect(state, {:framing, reason})}
@@ -122,29 +134,61 @@ defmodule MTProto.Session.Listener do
         bytes = IO.iodata_length(frames)
 
         {:noreply,
-         %{
+         publish_info(%{
            state
            | transport: transport,
              stats: %{state.stats | bytes_out: state.stats.bytes_out + bytes}
-         }}
+         })}
 
       {:error, reason} ->
         {:noreply, disconnect(%{state | transport: transport}, reason)}
     end
   end
 
+  def handle_cast(:reconnect, %{paused?: true} = state),
+    do: {:noreply, connect(%{state | paused?: false, attempt: 0})}
+
   def handle_cast(:reconnect, %{socket: nil} = state), do: {:noreply, state}
   def handle_cast(:reconnect, state), do: {:noreply, disconnect(state, :reconnect)}
 
+  def handle_cast(:pause, state) do
+    if state.socket do
+      :gen_tcp.close(state.socket)
+      notify(state, :disconnected, :requested)
+    end
+
+    {:noreply, publish_info(%{state | socket: nil, transport: nil, paused?: true}, true)}
+  end
+
   @impl true
-  def handle_call(:info, _from, state) do
-    {:reply,
-     Map.merge(state.stats, %{
-       connected?: state.socket != nil,
-       address: state.address,
-       transport: state.framing,
-       reconnect_attempt: state.attempt
-     }), state}
+  def handle_call(:info, _from, state), do: {:reply, socket_info(state), state}
+
+  defp socket_info(state) do
+    send_buffer =
+      with socket when socket != nil <- state.socket,
+           {:ok, [send_pend: n]} <- :inet.getstat(socket, [:send_pend]) do
+        n
+      else
+        _ -> 0
+      end
+
+    Map.merge(state.stats, %{
+      connected?: state.socket != nil,
+      reading?: state.socket != nil,
+      paused?: state.paused?,
+      send_buffer_bytes: send_buffer,
+      address: state.address,
+      transport: state.framing,
+      reconnect_attempt: state.attempt
+    })
+  end
+
+  # The snapshot MTProto.Session.info/1 reads (see MTProto.Session.Info).
+  defp publish_info(state, force? \\ false) do
+    at =
+      Info.publish(state.session_id, :listener, fn -> socket_info(state) end, state.info_at, force?)
+
+    %{state | info_at: at}
   end
 
   defp connect(state) do
@@ -174,7 +218,7 @@ defmodule MTProto.Session.Listener do
             }
 
             notify(state, :connected, %{address: state.address, transport: state.framing})
-            state
+            publish_info(state, true)
 
           {:error, reason} ->
             :gen_tcp.close(socket)
@@ -206,7 +250,7 @@ defmodule MTProto.Session.Listener do
     delay = div(d, 2) + :rand.uniform(div(d, 2) + 1) - 1
     notify(state, :reconnecting, %{attempt: state.attempt + 1, delay: delay, reason: reason})
     Process.send_after(self(), :connect, delay)
-    %{state | attempt: state.attempt + 1}
+    publish_info(%{state | attempt: state.attempt + 1}, true)
   end
 
   defp notify(%{handler: nil}, _kind, _data), do: :ok

@@ -1,0 +1,109 @@
+defmodule MTProto.Session.Backpressure do
+  @moduledoc """
+  The bound on a session's queue: the requests it has accepted (calls, and messages given to
+  `MTProto.Session.send/3`) and not yet finished (answered, failed or cancelled), counted in
+  messages and in encoded bytes. A request is accepted while the queue is under both limits
+  (`:max_queue`, default #{10_000} messages, and `:max_queue_bytes`, default 16 MiB; a single
+  request larger than the byte limit is accepted into an empty queue, or it could never go).
+
+  When the queue is full, `send` is refused (`{:error, :queue_full}`) and a call is parked
+  here, first come first served, until the queue has room or its caller's timeout cancels it:
+  nothing is dropped silently. Pure functions on a struct the handler keeps.
+  """
+
+  @default_messages 10_000
+  @default_bytes 16 * 1024 * 1024
+
+  defstruct max_messages: @default_messages,
+            max_bytes: @default_bytes,
+            count: 0,
+            bytes: 0,
+            sizes: %{},
+            parked: :queue.new(),
+            parked_count: 0
+
+  @type t :: %__MODULE__{}
+
+  @doc "A bound from the session options `:max_queue` and `:max_queue_bytes`."
+  @spec new(keyword()) :: t()
+  def new(opts) do
+    %__MODULE__{
+      max_messages: Keyword.get(opts, :max_queue, @default_messages),
+      max_bytes: Keyword.get(opts, :max_queue_bytes, @default_bytes)
+    }
+  end
+
+  @doc "Whether a new request must wait (the queue is at a limit, or others already wait)."
+  @spec full?(t()) :: boolean()
+  def full?(bp), do: at_limit?(bp) or bp.parked_count > 0
+
+  defp at_limit?(bp),
+    do: bp.count >= bp.max_messages or (bp.bytes >= bp.max_bytes and bp.count > 0)
+
+  @doc "Counts an accepted request of `size` bytes under `tag`."
+  @spec admit(t(), term(), non_neg_integer()) :: t()
+  def admit(bp, tag, size) do
+    %{bp | count: bp.count + 1, bytes: bp.bytes + size, sizes: Map.put(bp.sizes, tag, size)}
+  end
+
+  @doc "Whether `tag` is counted in the queue."
+  @spec admitted?(t(), term()) :: boolean()
+  def admitted?(bp, tag), do: Map.has_key?(bp.sizes, tag)
+
+  @doc "A request finished: frees its room (a tag not counted is ignored)."
+  @spec release(t(), term()) :: t()
+  def release(bp, tag) do
+    case Map.pop(bp.sizes, tag) do
+      {nil, _} -> bp
+      {size, sizes} -> %{bp | count: bp.count - 1, bytes: bp.bytes - size, sizes: sizes}
+    end
+  end
+
+  @doc "Parks a call (any term naming it; `tag_of` finds its tag for `cancel/3`)."
+  @spec park(t(), term()) :: t()
+  def park(bp, item),
+    do: %{bp | parked: :queue.in(item, bp.parked), parked_count: bp.parked_count + 1}
+
+  @doc "Removes the parked call whose tag (by `tag_of`) is `tag`, if it is parked."
+  @spec cancel(t(), term(), (term() -> term())) :: t()
+  def cancel(%{parked_count: 0} = bp, _tag, _tag_of), do: bp
+
+  def cancel(bp, tag, tag_of) do
+    parked = :queue.filter(&(tag_of.(&1) != tag), bp.parked)
+    %{bp | parked: parked, parked_count: :queue.len(parked)}
+  end
+
+  @doc "The parked calls that may go now (the queue is under its limits), oldest first."
+  @spec unpark(t()) :: {[term()], t()}
+  def unpark(bp), do: unpark(bp, [])
+
+  defp unpark(%{parked_count: 0} = bp, acc), do: {Enum.reverse(acc), bp}
+
+  defp unpark(bp, acc) do
+    # Each unparked call is admitted by the caller afterwards: reserve its message slot here.
+    if bp.count + length(acc) >= bp.max_messages or (bp.bytes >= bp.max_bytes and bp.count > 0) do
+      {Enum.reverse(acc), bp}
+    else
+      {{:value, item}, parked} = :queue.out(bp.parked)
+      unpark(%{bp | parked: parked, parked_count: bp.parked_count - 1}, [item | acc])
+    end
+  end
+
+  @doc "Every parked call (to answer them when the session closes), emptying the park."
+  @spec take_parked(t()) :: {[term()], t()}
+  def take_parked(bp),
+    do: {:queue.to_list(bp.parked), %{bp | parked: :queue.new(), parked_count: 0}}
+
+  @doc "The figures `MTProto.Session.info/1` shows."
+  @spec info(t()) :: map()
+  def info(bp) do
+    %{
+      messages: bp.count,
+      bytes: bp.bytes,
+      max_messages: bp.max_messages,
+      max_bytes: bp.max_bytes,
+      waiting: bp.parked_count,
+      full?: at_limit?(bp)
+    }
+  end
+end

@@ -1,0 +1,51 @@
+defmodule MTProto.Session.Control do
+  @moduledoc """
+  What the handler keeps for steering a session from outside: the queue bound
+  (`MTProto.Session.Backpressure`), a drain in progress (`MTProto.Session.close/2` with
+  `:drain`), the connection's kind (`:main` or `:media`, with the main session's id for a
+  media one), whether the client is told lifecycle events, and when the last `info` snapshot
+  was published.
+  """
+
+  alias MTProto.Session.Backpressure
+
+  defstruct [:bp, :drain, :parent, kind: :main, notify?: true, info_at: -1_000_000]
+
+  @type t :: %__MODULE__{
+          bp: Backpressure.t(),
+          drain: nil | %{from: GenServer.from(), timer: reference()},
+          parent: integer() | nil,
+          kind: :main | :media,
+          notify?: boolean(),
+          info_at: integer()
+        }
+
+  @doc "From the session options (`:max_queue`, `:max_queue_bytes`, `:kind`, `:parent`, `:client_events`)."
+  @spec new(keyword()) :: t()
+  def new(opts) do
+    %__MODULE__{
+      bp: Backpressure.new(opts),
+      kind: Keyword.get(opts, :kind, :main),
+      parent: Keyword.get(opts, :parent),
+      notify?: Keyword.get(opts, :client_events, true)
+    }
+  end
+
+  @doc "Whether a drain is in progress (new requests are refused with `{:error, :closing}`)."
+  @spec draining?(t()) :: boolean()
+  def draining?(%{drain: drain}), do: drain != nil
+
+  @doc "The fields `MTProto.Session.info/1` shows."
+  @spec info(t()) :: map()
+  def info(control) do
+    queue = Backpressure.info(control.bp)
+
+    %{
+      kind: control.kind,
+      parent: control.parent,
+      queue: queue,
+      full?: queue.full?,
+      draining?: draining?(control)
+    }
+  end
+end
