@@ -12,7 +12,9 @@ defmodule MTProto.TestServerMixTaskTest do
         ~w(--port 0 --dc-id 4 --key-out #{key_out} --rsa-key #{private})
       )
 
-    on_exit(fn -> if Process.alive?(server), do: TestServer.stop(server) end)
+    # start/1 links the server to the caller (the task's process); here, stop it explicitly.
+    Process.unlink(server)
+    on_exit(fn -> TestServer.stop(server) end)
     {_ip, port} = TestServer.address(server)
     assert "port: #{port}" in lines
     assert "public key: #{key_out}" in lines

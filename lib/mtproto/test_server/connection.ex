@@ -45,6 +45,15 @@ defmodule MTProto.TestServer.Connection do
      }}
   end
 
+  # Closing: what was written (an answer, a transport error) must reach the client first. A
+  # port closed by its owner's exit may drop data still queued in the driver; shutdown(write)
+  # sends it, then the FIN.
+  @impl true
+  def terminate(_reason, %{socket: socket}) do
+    :gen_tcp.shutdown(socket, :write)
+    :gen_tcp.close(socket)
+  end
+
   @impl true
   def handle_info(:socket_ready, state) do
     :ok = :inet.setopts(state.socket, active: :once)
