@@ -28,6 +28,31 @@ if Code.ensure_loaded?(MTProto.TL) do
       end
     end
 
+    # The example's resPQ and server_DH_params_ok, from the values the page prints.
+    defp sample_res_pq do
+      s = @samples
+      <<fp::signed-64>> = s.fingerprint
+
+      TL.encode!(%{
+        _: :resPQ,
+        nonce: s.nonce,
+        server_nonce: s.server_nonce,
+        pq: s.pq,
+        server_public_key_fingerprints: [fp]
+      })
+    end
+
+    defp sample_dh_params_ok do
+      s = @samples
+
+      TL.encode!(%{
+        _: :server_DH_params_ok,
+        nonce: s.nonce,
+        server_nonce: s.server_nonce,
+        encrypted_answer: s.encrypted_answer
+      })
+    end
+
     describe "the documentation's worked example" do
       setup do
         s = @samples
@@ -61,14 +86,7 @@ if Code.ensure_loaded?(MTProto.TL) do
         # req_pq_multi#be7e8ef1 nonce
         assert req_pq == <<0xBE7E8EF1::little-32>> <> s.nonce
 
-        res_pq =
-          TL.encode!(%{
-            _: :resPQ,
-            nonce: s.nonce,
-            server_nonce: s.server_nonce,
-            pq: s.pq,
-            server_public_key_fingerprints: [fp]
-          })
+        res_pq = sample_res_pq()
 
         {:send, req_dh, hs} = Handshake.step(hs, res_pq)
         {:ok, req} = TL.decode(req_dh)
@@ -78,13 +96,7 @@ if Code.ensure_loaded?(MTProto.TL) do
         assert req.public_key_fingerprint == fp
         assert byte_size(req.encrypted_data) == 256
 
-        dh_ok =
-          TL.encode!(%{
-            _: :server_DH_params_ok,
-            nonce: s.nonce,
-            server_nonce: s.server_nonce,
-            encrypted_answer: s.encrypted_answer
-          })
+        dh_ok = sample_dh_params_ok()
 
         {:send, set_client, hs} = Handshake.step(hs, dh_ok)
         {:ok, set} = TL.decode(set_client)
@@ -111,29 +123,15 @@ if Code.ensure_loaded?(MTProto.TL) do
 
       test "with the default checks, the example's g = 2 is refused" do
         s = @samples
-        <<fp::signed-64>> = s.fingerprint
 
         {:send, _, hs} =
           Handshake.start(rsa_keys: [@key_2013], rand: scripted([s.nonce, s.new_nonce]))
 
-        res_pq =
-          TL.encode!(%{
-            _: :resPQ,
-            nonce: s.nonce,
-            server_nonce: s.server_nonce,
-            pq: s.pq,
-            server_public_key_fingerprints: [fp]
-          })
+        res_pq = sample_res_pq()
 
         {:send, _, hs} = Handshake.step(hs, res_pq)
 
-        dh_ok =
-          TL.encode!(%{
-            _: :server_DH_params_ok,
-            nonce: s.nonce,
-            server_nonce: s.server_nonce,
-            encrypted_answer: s.encrypted_answer
-          })
+        dh_ok = sample_dh_params_ok()
 
         assert Handshake.step(hs, dh_ok) == {:error, :g_not_generator}
       end

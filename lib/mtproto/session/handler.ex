@@ -12,7 +12,7 @@ defmodule MTProto.Session.Handler do
   use GenServer
   require Logger
 
-  alias MTProto.{AuthKey, Handshake, Message, MessageId, Registry, Storage, TL}
+  alias MTProto.{AuthKey, Handshake, Message, MessageId, Storage, TL}
   alias MTProto.Session.{Backpressure, Control, Core, Inbound, Info, Lifecycle, Listener}
 
   @ack_delay 200
@@ -46,14 +46,8 @@ defmodule MTProto.Session.Handler do
   ]
 
   @doc false
-  def start_link(session_id) do
-    opts = MTProto.Session.Supervisor.options(session_id)
-
-    GenServer.start_link(__MODULE__, opts,
-      name: Registry.via(session_id, :handler),
-      hibernate_after: Keyword.get(opts, :hibernate_after, 1_000)
-    )
-  end
+  def start_link(session_id),
+    do: MTProto.Session.Supervisor.start_child_link(__MODULE__, session_id, :handler)
 
   @impl true
   def init(opts) do

@@ -37,14 +37,8 @@ defmodule MTProto.Session.Listener do
   ]
 
   @doc false
-  def start_link(session_id) do
-    opts = MTProto.Session.Supervisor.options(session_id)
-
-    GenServer.start_link(__MODULE__, opts,
-      name: Registry.via(session_id, :listener),
-      hibernate_after: Keyword.get(opts, :hibernate_after, 1_000)
-    )
-  end
+  def start_link(session_id),
+    do: MTProto.Session.Supervisor.start_child_link(__MODULE__, session_id, :listener)
 
   @doc "Frames and writes packets (asynchronously)."
   @spec send_packets(pid(), [iodata()]) :: :ok

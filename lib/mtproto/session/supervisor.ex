@@ -25,6 +25,19 @@ defmodule MTProto.Session.Supervisor do
     )
   end
 
+  @doc false
+  # Starts a session's child (handler or listener) with the session's options, registered as
+  # `{session_id, role}`, hibernating when idle.
+  @spec start_child_link(module(), integer(), atom()) :: GenServer.on_start()
+  def start_child_link(module, session_id, role) do
+    opts = options(session_id)
+
+    GenServer.start_link(module, opts,
+      name: Registry.via(session_id, role),
+      hibernate_after: Keyword.get(opts, :hibernate_after, 1_000)
+    )
+  end
+
   @doc "The options a session was opened with."
   @spec options(integer()) :: keyword()
   def options(session_id) do
