@@ -270,9 +270,10 @@ defmodule MTProto.Session do
   @doc """
   A snapshot of the session, as one map: `id`, `dc_id`, `kind` (`:main` or `:media`, with
   `parent`), `connected?`, `reading?`, `writing?`, `paused?` (temporarily disconnected),
-  `address`, `transport`, `last_chunk_at` (ms, system time), `bytes_in`/`bytes_out` (wire),
-  `stats` (packets and message bytes in/out, resent, dropped), `pending_calls`,
-  `unacknowledged`, `queued` (not yet written), `send_buffer_bytes` (in the socket),
+  `address`, `transport`, `socket` (`bytes_in`/`bytes_out` on the wire, `last_chunk_at` in ms
+  of system time, `connects`, `send_buffer_bytes` waiting in the socket), `stats` (packets and
+  message bytes in/out, resent, dropped), `pending_calls`, `unacknowledged`, `queued` (not
+  yet written),
   `queue` (the bound: `messages`, `bytes`, their maxima, `waiting` calls, `full?`), `full?`,
   `draining?`, `reconnects`, `connects`, `salt_valid_until`, `time_offset` (s),
   `mtproto_session_id`, `auth_key_id`.

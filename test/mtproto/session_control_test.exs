@@ -155,14 +155,21 @@ if Code.ensure_loaded?(MTProto.TestServer) do
 
       for key <-
             [:id, :dc_id, :kind, :connected?, :reading?, :writing?, :address, :transport] ++
-              [:last_chunk_at, :bytes_in, :bytes_out, :stats, :pending_calls, :unacknowledged] ++
-              [:queued, :send_buffer_bytes, :queue, :full?, :draining?, :reconnects] ++
+              [:socket, :stats, :pending_calls, :unacknowledged] ++
+              [:queued, :queue, :full?, :draining?, :reconnects] ++
               [:salt_valid_until, :time_offset, :mtproto_session_id, :paused?],
           do: assert(Map.has_key?(info, key), "info has no #{key}")
 
       assert %{id: ^sid, dc_id: 2, kind: :main, connected?: true, reading?: true} = info
       assert %{full?: false, draining?: false, paused?: false, pending_calls: 0} = info
-      assert info.bytes_in > 0 and info.bytes_out > 0 and is_integer(info.last_chunk_at)
+
+      assert %{bytes_in: bytes_in, bytes_out: bytes_out, last_chunk_at: at, connects: 1} =
+               info.socket
+
+      assert bytes_in > 0 and bytes_out > 0 and is_integer(at) and
+               info.socket.send_buffer_bytes >= 0
+
+      assert map_size(info) <= 32
       assert info.salt_valid_until > System.os_time(:second)
 
       TestServer.inject(server, {:delay, 300})

@@ -11,11 +11,16 @@ defmodule Mix.Tasks.Mtproto.Demo do
     4. fires 100 concurrent calls, which go out in one container;
     5. drops the connection under 100 calls in flight and shows that none is lost;
     6. exports the key and opens a second session that imports it (no handshake);
-    7. prints a summary with timings.
+    7. shows an `info` snapshot, opens a media connection (same key, its own session id),
+       and closes the session with `:drain` while calls are in flight (all answered);
+    8. prints a summary with timings.
+
+  The session's lifecycle events (`MTProto.Session.Lifecycle`) are printed as they happen.
   """
   use Mix.Task
 
   alias MTProto.{Event, Session}
+  alias MTProto.Session.Lifecycle
 
   @impl true
   def run(args) do
@@ -71,7 +76,6 @@ defmodule Mix.Tasks.Mtproto.Demo do
         "this_dc #{config.this_dc}, #{length(config.dc_options)} dc options"
     )
 
-    Event.detach(:demo)
     before = quiet_info(sid)
 
     {t_100, results} = timed(fn -> concurrent(sid, 100) end)
@@ -114,6 +118,7 @@ defmodule Mix.Tasks.Mtproto.Demo do
     )
 
     if ok_drop != 100, do: Mix.raise("calls were lost across the drop")
+    Event.detach(:demo)
 
     if server do
       runs = :counters.get(:persistent_term.get({__MODULE__, :runs}), 1)
@@ -147,7 +152,30 @@ defmodule Mix.Tasks.Mtproto.Demo do
 
     final = quiet_info(sid)
     Session.close(sid2)
-    Session.close(sid)
+    say("info snapshot of the first session (Session.info/1):")
+    print_info(final)
+
+    {:ok, media} = Session.open_media(sid)
+    {:ok, _} = Session.call(media, %{_: :"help.getNearestDc"})
+    {:ok, m} = Session.info(media)
+
+    say(
+      "media connection: kind #{m.kind}, parent #{m.parent == sid}, same key #{m.auth_key_id == final.auth_key_id}, " <>
+        "own MTProto session id #{m.mtproto_session_id != final.mtproto_session_id}"
+    )
+
+    Event.attach(:demo, [[:mtproto, :session]], &print_event/4, %{t0: now()})
+    if server, do: MTProto.TestServer.inject(server, {:delay, 100})
+    tasks = for _ <- 1..10, do: Task.async(fn -> Session.call(sid, %{_: :"help.getNearestDc"}) end)
+    wait_queued(sid, 10, 500)
+    {t_drain, drained} = timed(fn -> Session.close(sid, :drain) end)
+    answered = Enum.count(Task.await_many(tasks), &match?({:ok, _}, &1))
+
+    say(
+      "close(:drain) with 10 calls in flight: #{inspect(drained)}, #{answered}/10 answered in #{ms(t_drain)}"
+    )
+
+    Event.detach(:demo)
     if server, do: MTProto.TestServer.stop(server)
 
     IO.puts("""
@@ -220,7 +248,7 @@ defmodule Mix.Tasks.Mtproto.Demo do
 
   defp wait_queued(sid, n, tries) do
     case Session.info(sid) do
-      {:ok, %{queued: q}} when q >= n -> :ok
+      {:ok, %{queue: %{messages: q}}} when q >= n -> :ok
       _ -> Process.sleep(2) && wait_queued(sid, n, tries - 1)
     end
   end
@@ -228,17 +256,40 @@ defmodule Mix.Tasks.Mtproto.Demo do
   defp print_event([:mtproto, :session, :handshake_step], _m, %{step: step}, %{t0: t0}),
     do: say("  handshake: sending #{step} (+#{ms(System.monotonic_time(:microsecond) - t0)})")
 
-  defp print_event([:mtproto, :session, name], _m, meta, %{t0: t0})
-       when name in [:connected, :auth_key_generated, :session_created, :disconnected] do
-    detail =
-      meta
-      |> Map.drop([:session_id, :dc_id])
-      |> Enum.map_join(", ", fn {k, v} -> "#{k} #{inspect(v)}" end)
+  defp print_event([:mtproto, :session, name], _m, meta, %{t0: t0}) do
+    if name in Lifecycle.client_events() do
+      detail =
+        meta
+        |> Map.drop([:session_id, :dc_id, :kind])
+        |> Enum.map_join(", ", fn {k, v} -> "#{k} #{inspect(v)}" end)
 
-    say("  #{name} #{detail} (+#{ms(System.monotonic_time(:microsecond) - t0)})")
+      kind = if meta[:kind] == :media, do: " (media connection)", else: ""
+      say("  event #{name}#{kind} #{detail} (+#{ms(System.monotonic_time(:microsecond) - t0)})")
+    end
   end
 
-  defp print_event(_name, _m, _meta, _config), do: :ok
+  defp print_info(info) do
+    fields = [
+      :kind,
+      :connected?,
+      :reading?,
+      :writing?,
+      :transport,
+      :socket,
+      :stats,
+      :pending_calls,
+      :unacknowledged,
+      :queued,
+      :queue,
+      :full?,
+      :draining?,
+      :reconnects,
+      :salt_valid_until,
+      :time_offset
+    ]
+
+    for key <- fields, do: say("  #{key}: #{inspect(Map.get(info, key))}")
+  end
 
   defp timed(fun) do
     t = now()

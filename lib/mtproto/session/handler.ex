@@ -18,6 +18,8 @@ defmodule MTProto.Session.Handler do
   @ack_delay 200
   @handshake_timeout 15_000
   @flush_now 1024
+  @deferred {__MODULE__, :deferred_sends}
+  @client_events MTProto.Session.Lifecycle.client_events()
 
   defstruct [
     :id,
@@ -242,7 +244,19 @@ defmodule MTProto.Session.Handler do
 
   def handle_info({:listener, :packets, _pid, packets}, state) do
     state = %{state | last_packet_at: System.system_time(:millisecond)}
-    noreply(Enum.reduce(packets, state, &handle_packet/2))
+    # Answers and updates go out once the snapshot info/1 reads shows them handled.
+    Process.put(@deferred, [])
+    state = Enum.reduce(packets, state, &handle_packet/2)
+
+    case Process.delete(@deferred) do
+      [] ->
+        noreply(state)
+
+      sends ->
+        state = publish_info(state, true)
+        for {pid, message} <- Enum.reverse(sends), do: send(pid, message)
+        noreply(state)
+    end
   end
 
   def handle_info(:timeout, state), do: noreply(flush(state))
@@ -527,10 +541,10 @@ defmodule MTProto.Session.Handler do
     {:noreply, if(timeout == 0, do: state, else: publish_info(state)), timeout}
   end
 
+  # Whoever gets a reply sees its effect in info/1.
   defp reply(reply, state) do
     state = maybe_ack_timer(state)
-    timeout = timeout(state)
-    {:reply, reply, if(timeout == 0, do: state, else: publish_info(state)), timeout}
+    {:reply, reply, publish_info(state, true), timeout(state)}
   end
 
   defp timeout(%{held?: true}), do: :infinity
@@ -586,12 +600,14 @@ defmodule MTProto.Session.Handler do
   end
 
   defp notify_client(%{client: pid, id: id}, message) when is_pid(pid),
-    do: send(pid, {:mtproto, id, message})
+    do: deliver(pid, {:mtproto, id, message})
 
   defp notify_client(_state, _message), do: :ok
 
   defp emit(state, name, meta) do
     ids = %{session_id: state.id, dc_id: state.dc_id, kind: state.control.kind}
+    # A client told of an event and reading info/1 then sees the state the event left.
+    if name in @client_events, do: publish_info(state, true)
     Lifecycle.emit(ids, state.control.notify? && state.client, name, meta)
   end
 
@@ -602,8 +618,18 @@ defmodule MTProto.Session.Handler do
   defp internal?(_), do: false
 
   # A caller waits on its alias; send/3's calls ({:client, ref}) and the session's own do not.
-  defp reply_to(tag, reply) when is_reference(tag), do: send(tag, {tag, reply})
+  defp reply_to(tag, reply) when is_reference(tag), do: deliver(tag, {tag, reply})
   defp reply_to(_tag, _reply), do: :ok
+
+  # Sends now, or after the packets being handled (see handle_info({:listener, :packets, ...})).
+  defp deliver(dest, message) do
+    case Process.get(@deferred) do
+      nil -> send(dest, message)
+      sends -> Process.put(@deferred, [{dest, message} | sends])
+    end
+
+    :ok
+  end
 
   ## Control: the queue bound, drain, info snapshots (MTProto.Session.Control)
 

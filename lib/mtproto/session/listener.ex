@@ -179,9 +179,20 @@ defmodule MTProto.Session.Listener do
 
   # The snapshot MTProto.Session.info/1 reads (see MTProto.Session.Info).
   defp publish_info(state, force? \\ false) do
-    at =
-      Info.publish(state.session_id, :listener, fn -> socket_info(state) end, state.info_at, force?)
+    snapshot = fn ->
+      info = socket_info(state)
 
+      %{
+        address: info.address,
+        transport: info.transport,
+        reading?: info.reading?,
+        paused?: info.paused?,
+        socket:
+          Map.take(info, [:bytes_in, :bytes_out, :last_chunk_at, :connects, :send_buffer_bytes])
+      }
+    end
+
+    at = Info.publish(state.session_id, :listener, snapshot, state.info_at, force?)
     %{state | info_at: at}
   end
 
