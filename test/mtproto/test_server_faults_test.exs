@@ -10,18 +10,23 @@ defmodule MTProto.TestServerFaultsTest do
   test "{:drop_after, n}: the n-th packet is answered, then the connection closes", %{
     server: server
   } do
+    # Injected before the handshake (whose three packets count), so that no packet of it can
+    # still be in flight when the fault appears.
+    :ok = TestServer.inject(server, {:drop_after, 4})
     client = keyed(server)
-    :ok = TestServer.inject(server, {:drop_after, 2})
-    # The handshake used this connection's first three packets: the next one closes it.
     {id, client} = C.send_term(client, %{_: :ping, ping_id: 1})
     {%{term: %{_: :pong}}, _, client} = C.answer(client, id)
     assert {:closed, client} = C.recv(client)
 
     client = C.reconnect(client, TestServer.address(server))
-    {id, client} = C.send_term(client, %{_: :ping, ping_id: 2})
-    {%{term: %{_: :pong}}, _, client} = C.answer(client, id)
-    {id, client} = C.send_term(client, %{_: :ping, ping_id: 3})
-    {%{term: %{_: :pong}}, _, client} = C.answer(client, id)
+
+    client =
+      Enum.reduce(1..4, client, fn n, client ->
+        {id, client} = C.send_term(client, %{_: :ping, ping_id: 10 + n})
+        {%{term: %{_: :pong}}, _, client} = C.answer(client, id)
+        client
+      end)
+
     assert {:closed, client} = C.recv(client)
 
     :ok = TestServer.clear_faults(server)
@@ -38,15 +43,7 @@ defmodule MTProto.TestServerFaultsTest do
   end
 
   test "answers pending when a connection drops go out on the session's next connection" do
-    server =
-      start_server(
-        handlers: %{
-          "account.updateStatus": fn _req, _ctx ->
-            Process.sleep(200)
-            {:ok, true}
-          end
-        }
-      )
+    server = slow_server(200)
 
     client = inited(server)
     {call, client} = C.send_term(client, %{_: :"account.updateStatus", offline: true})

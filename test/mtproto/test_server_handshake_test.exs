@@ -9,6 +9,35 @@ defmodule MTProto.TestServerHandshakeTest do
     %{server: start_server()}
   end
 
+  # req_pq_multi, then a req_DH_params with the right fields and the encoded p_q_inner_data
+  # for the test to encrypt (or not) as it likes.
+  defp req_dh_params(server, client) do
+    nonce = :crypto.strong_rand_bytes(16)
+    client = C.plain(client, %{_: :req_pq_multi, nonce: nonce})
+    {{:ok, res_pq}, client} = C.recv_plain(client)
+    {:ok, {p, q}} = Crypto.factorize(:binary.decode_unsigned(res_pq.pq))
+    {p, q} = {:binary.encode_unsigned(p), :binary.encode_unsigned(q)}
+    common = %{nonce: nonce, server_nonce: res_pq.server_nonce, p: p, q: q}
+
+    inner =
+      TL.encode!(
+        Map.merge(common, %{
+          _: :p_q_inner_data,
+          pq: res_pq.pq,
+          new_nonce: :crypto.strong_rand_bytes(32)
+        })
+      )
+
+    request =
+      Map.merge(common, %{
+        _: :req_DH_params,
+        public_key_fingerprint: TestServer.fingerprint(server),
+        encrypted_data: <<>>
+      })
+
+    {request, inner, client}
+  end
+
   test "resPQ echoes the nonce and lists the server key's fingerprint; pq is two 31-bit primes", %{
     server: server
   } do
@@ -98,27 +127,8 @@ defmodule MTProto.TestServerHandshakeTest do
     server: server
   } do
     for {field, value} <- [public_key_fingerprint: 1, p: <<1, 2, 3>>, nonce: <<0::128>>] do
-      client = connect(server)
-      nonce = :crypto.strong_rand_bytes(16)
-      client = C.plain(client, %{_: :req_pq_multi, nonce: nonce})
-      {{:ok, res_pq}, client} = C.recv_plain(client)
-      {:ok, {p, q}} = Crypto.factorize(:binary.decode_unsigned(res_pq.pq))
-
-      request =
-        Map.put(
-          %{
-            _: :req_DH_params,
-            nonce: nonce,
-            server_nonce: res_pq.server_nonce,
-            p: :binary.encode_unsigned(p),
-            q: :binary.encode_unsigned(q),
-            public_key_fingerprint: TestServer.fingerprint(server),
-            encrypted_data: :crypto.strong_rand_bytes(256)
-          },
-          field,
-          value
-        )
-
+      {request, _inner, client} = req_dh_params(server, connect(server))
+      request = Map.put(%{request | encrypted_data: :crypto.strong_rand_bytes(256)}, field, value)
       client = C.plain(client, request)
       assert {{:transport_error, -404}, client} = C.recv_event(client)
       assert {:closed, _} = C.recv_event(client)
@@ -146,32 +156,10 @@ defmodule MTProto.TestServerHandshakeTest do
     {_other_private, other_public} = Crypto.rsa_generate(2048)
     client = %{connect(server) | public_pem: other_public}
     # The client refuses a resPQ without its key's fingerprint: send the request by hand.
-    nonce = :crypto.strong_rand_bytes(16)
-    client = C.plain(client, %{_: :req_pq_multi, nonce: nonce})
-    {{:ok, res_pq}, client} = C.recv_plain(client)
-    {:ok, {p, q}} = Crypto.factorize(:binary.decode_unsigned(res_pq.pq))
-
-    inner =
-      TL.encode!(%{
-        _: :p_q_inner_data,
-        pq: res_pq.pq,
-        p: :binary.encode_unsigned(p),
-        q: :binary.encode_unsigned(q),
-        nonce: nonce,
-        server_nonce: res_pq.server_nonce,
-        new_nonce: :crypto.strong_rand_bytes(32)
-      })
+    {request, inner, client} = req_dh_params(server, client)
 
     client =
-      C.plain(client, %{
-        _: :req_DH_params,
-        nonce: nonce,
-        server_nonce: res_pq.server_nonce,
-        p: :binary.encode_unsigned(p),
-        q: :binary.encode_unsigned(q),
-        public_key_fingerprint: TestServer.fingerprint(server),
-        encrypted_data: Crypto.rsa_pad_encrypt(inner, other_public)
-      })
+      C.plain(client, %{request | encrypted_data: Crypto.rsa_pad_encrypt(inner, other_public)})
 
     assert {{:transport_error, -404}, _} = C.recv_event(client)
   end

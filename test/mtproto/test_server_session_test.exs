@@ -227,15 +227,7 @@ defmodule MTProto.TestServerSessionTest do
 
   test "acks: a slow query is acknowledged before its answer; acked answers are not resent",
        %{} do
-    server =
-      start_server(
-        handlers: %{
-          "account.updateStatus": fn _req, _ctx ->
-            Process.sleep(200)
-            {:ok, true}
-          end
-        }
-      )
+    server = slow_server(200)
 
     client = inited(server)
     {call, client} = C.send_term(client, %{_: :"account.updateStatus", offline: true})

@@ -40,6 +40,19 @@ defmodule MTProto.TestServerCase do
     start_supervised!(Supervisor.child_spec(spec, id: make_ref()))
   end
 
+  @doc "A server whose `account.updateStatus` handler sleeps `ms` and answers `true`."
+  @spec slow_server(non_neg_integer()) :: pid()
+  def slow_server(ms) do
+    start_server(
+      handlers: %{
+        "account.updateStatus": fn _req, _ctx ->
+          Process.sleep(ms)
+          {:ok, true}
+        end
+      }
+    )
+  end
+
   @doc "A connected client (no key yet)."
   @spec connect(pid(), MTProto.Transport.framing()) :: RawClient.t()
   def connect(server, framing \\ :intermediate) do
