@@ -16,6 +16,8 @@ defmodule SessionBench do
   @server :session_bench_dc
   @handshakes 30
   @sequential 5_000
+  # The machine is shared and noisy: call rates are the best of a few rounds, for both clients.
+  @rounds 3
 
   def run do
     idle = env_int("SESSION_BENCH_IDLE", 10_000)
@@ -119,22 +121,35 @@ defmodule SessionBench do
     req = %{_: :"help.getNearestDc"}
     for _ <- 1..500, do: {:ok, _} = Session.call(sid, req)
 
-    {us, _} = :timer.tc(fn -> for _ <- 1..@sequential, do: {:ok, _} = Session.call(sid, req) end)
-    sequential = @sequential / (us / 1_000_000)
-    IO.puts("mtproto: #{fmt(sequential)} sequential calls/s")
+    sequential =
+      best_of(fn ->
+        {us, _} =
+          :timer.tc(fn -> for _ <- 1..@sequential, do: {:ok, _} = Session.call(sid, req) end)
 
-    {us, _} =
-      :timer.tc(fn ->
-        1..calls
-        |> Task.async_stream(fn _ -> {:ok, _} = Session.call(sid, req, 60_000) end,
-          max_concurrency: 100,
-          ordered: false
-        )
-        |> Stream.run()
+        @sequential / (us / 1_000_000)
       end)
 
-    in_flight = calls / (us / 1_000_000)
-    IO.puts("mtproto: #{fmt(in_flight)} calls/s with 100 in flight (#{calls} calls)")
+    IO.puts("mtproto: #{fmt(sequential)} sequential calls/s (best of #{@rounds})")
+
+    in_flight =
+      best_of(fn ->
+        {us, _} =
+          :timer.tc(fn ->
+            1..calls
+            |> Task.async_stream(fn _ -> {:ok, _} = Session.call(sid, req, 60_000) end,
+              max_concurrency: 100,
+              ordered: false
+            )
+            |> Stream.run()
+          end)
+
+        calls / (us / 1_000_000)
+      end)
+
+    IO.puts(
+      "mtproto: #{fmt(in_flight)} calls/s with 100 in flight (#{calls} calls, best of #{@rounds})"
+    )
+
     Session.close(sid)
 
     {idle_kib, open_s} = idle_memory(address, pem, key, idle)
@@ -221,7 +236,8 @@ defmodule SessionBench do
           to_string(@handshakes),
           to_string(@sequential),
           to_string(calls),
-          to_string(idle)
+          to_string(idle),
+          to_string(@rounds)
         ]
 
         {out, status} =
@@ -265,6 +281,8 @@ defmodule SessionBench do
       "padded_intermediate" -> {:obfuscated, :padded_intermediate}
     end
   end
+
+  defp best_of(fun), do: Enum.max(for _ <- 1..@rounds, do: fun.())
 
   defp median(list) do
     sorted = Enum.sort(list)

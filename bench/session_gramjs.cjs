@@ -1,7 +1,7 @@
 // gramjs (npm `telegram`) doing what bench/session_bench.exs measures for mtproto, against the
 // same test datacenter: handshake time, calls/s on one client (sequential, 100 in flight),
 // memory per idle client. Run by session_bench.exs:
-//   node --expose-gc bench/session_gramjs.cjs HOST PORT KEY.pem FINGERPRINT HANDSHAKES SEQ CALLS IDLE
+//   node --expose-gc bench/session_gramjs.cjs HOST PORT KEY.pem FINGERPRINT HANDSHAKES SEQ CALLS IDLE ROUNDS
 // with GRAMJS_NODE_MODULES pointing at bench/.node/node_modules.
 // gramjs trusts only Telegram's keys: the test datacenter's public key is added to its table.
 "use strict";
@@ -17,7 +17,7 @@ const bigInt = require(path.join(nm, "big-integer"));
 const { ConnectionTCPFull } = require(path.join(nm, "telegram/network"));
 const { Logger } = require(path.join(nm, "telegram/extensions"));
 
-const [host, port, pemFile, fingerprint, handshakes, sequential, calls, idle] = process.argv.slice(2);
+const [host, port, pemFile, fingerprint, handshakes, sequential, calls, idle, rounds] = process.argv.slice(2);
 
 function trustKey() {
   const jwk = crypto.createPublicKey(fs.readFileSync(pemFile)).export({ format: "jwk" });
@@ -64,23 +64,33 @@ async function main() {
   await client.connect();
   const req = () => new Api.help.GetNearestDc();
   for (let i = 0; i < 500; i++) await client.invoke(req());
-  let t = now();
-  for (let i = 0; i < Number(sequential); i++) await client.invoke(req());
-  const seq = Number(sequential) / ((now() - t) / 1000);
+  // Best of `rounds`, as for mtproto (a shared, noisy machine).
+  const best = async (round) => {
+    let top = 0;
+    for (let r = 0; r < Number(rounds || 1); r++) top = Math.max(top, await round());
+    return top;
+  };
+  const seq = await best(async () => {
+    const t = now();
+    for (let i = 0; i < Number(sequential); i++) await client.invoke(req());
+    return Number(sequential) / ((now() - t) / 1000);
+  });
   console.log(`gramjs: ${seq.toFixed(0)} sequential calls/s`);
 
-  let next = 0;
   const total = Number(calls);
-  t = now();
-  await Promise.all(
-    Array.from({ length: 100 }, async () => {
-      while (next < total) {
-        next++;
-        await client.invoke(req());
-      }
-    })
-  );
-  const inFlight = total / ((now() - t) / 1000);
+  const inFlight = await best(async () => {
+    let next = 0;
+    const t = now();
+    await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        while (next < total) {
+          next++;
+          await client.invoke(req());
+        }
+      })
+    );
+    return total / ((now() - t) / 1000);
+  });
   console.log(`gramjs: ${inFlight.toFixed(0)} calls/s with 100 in flight (${total} calls)`);
 
   // Idle clients sharing the key (no handshake each), connected, then left alone.
