@@ -20,11 +20,16 @@ defmodule MTProto.TestServer do
       `ping_delay_disconnect`, `get_future_salts`, `msgs_state_req`, `msg_resend_req`,
       `rpc_drop_answer`, `destroy_session`, `destroy_auth_key`). A duplicate msg_id is never
       executed twice: the stored answer is sent again;
+    * quick acks on the framings that have them;
     * the API: `invokeWithLayer`/`initConnection` (other API methods on a key that has not
       sent `initConnection` get 400 `CONNECTION_NOT_INITED`), `help.getNearestDc`,
       `help.getConfig` (in the client's layer; its DC list points at this server) and a handler
-      per method: `fn request_term, ctx -> {:ok, result_term} | {:error, code, message} end`,
-      with `ctx = %{dc_id, auth_key_id, session_id, msg_id, layer, server}`.
+      per method: `fn request_term, ctx -> {:ok, result} | {:error, code, message} end`, with
+      `ctx = %{dc_id, auth_key_id, session_id, msg_id, layer, server}`; the result is encoded by
+      the method's return type (`{:ok, {:raw, binary}}` passes bytes through), a handler that
+      raises or returns anything else gives 500 `INTERNAL`. Methods nobody handles get 401
+      `AUTH_KEY_UNREGISTERED` (nobody ever logs in here); constructors that are not methods,
+      400 `INPUT_METHOD_INVALID_<id>_0`.
 
   Faults for tests (`inject/2`, until `clear_faults/1`): `{:drop_after, n}` (every connection
   closes once it has received and answered its n-th packet), `{:drop_random, probability,
@@ -44,8 +49,7 @@ defmodule MTProto.TestServer do
   @typedoc "A handler for an API method."
   @type handler ::
           (request :: map(), ctx :: map() ->
-             {:ok, result :: map() | [term()] | boolean() | integer()}
-             | {:error, code :: integer(), message :: String.t()})
+             {:ok, result :: term()} | {:error, code :: integer(), message :: String.t()})
 
   @type fault ::
           {:drop_after, pos_integer()}
@@ -100,7 +104,7 @@ defmodule MTProto.TestServer do
   def dc_id(server), do: Core.shared(server).dc_id
 
   @doc "Injects a fault (see the moduledoc); faults with a state stay until `clear_faults/1`."
-  @spec inject(server(), fault()) :: :ok
+  @spec inject(server(), fault()) :: :ok | {:error, {:unknown_fault, term()}}
   def inject(server, fault), do: Core.inject(server, fault)
 
   @doc "Removes every standing fault."

@@ -2,8 +2,7 @@ defmodule MTProto.TestServerCase do
   @moduledoc """
   Shared setup for the test server's tests: one RSA key per test module (generating one costs
   ~100 ms), a server per test, and helpers to get a connected, keyed or initialised
-  `MTProto.TestServer.RawClient`. Until `MTProto.TL` is on main, tests that need it are
-  skipped with that reason (remove the gate once TL lands).
+  `MTProto.TestServer.RawClient`.
   """
 
   use ExUnit.CaseTemplate
@@ -78,8 +77,4 @@ defmodule MTProto.TestServerCase do
 
     client
   end
-
-  @doc "Whether MTProto.TL is available (it is being written in parallel)."
-  @spec tl?() :: boolean()
-  def tl?, do: Code.ensure_loaded?(MTProto.TL)
 end
