@@ -14,7 +14,7 @@ defmodule MTProto.TestServer.Session do
   import Bitwise
 
   alias MTProto.{Crypto, Message, MessageId, TL}
-  alias MTProto.TestServer.{Api, AuthKeys, Faults, Salts, Shared}
+  alias MTProto.TestServer.{Api, AuthKeys, Faults, History, Salts, Shared}
 
   @history_limit 2048
   @outbox_limit 1024
@@ -34,11 +34,11 @@ defmodule MTProto.TestServer.Session do
     :conn_ref,
     announced: false,
     stop: false,
-    seen: :gb_trees.empty(),
-    seen_rev: :gb_trees.empty(),
+    history: History.new(@history_limit),
     out_last: 0,
     out_count: 0,
     outbox: %{},
+    outbox_order: :queue.new(),
     sent: {%{}, :queue.new()},
     answers: {%{}, :queue.new()},
     running: %{},
@@ -238,12 +238,12 @@ defmodule MTProto.TestServer.Session do
       (window = MessageId.check_window(id, Faults.now(state.shared))) != :ok ->
         {[bad_msg(m, if(window == {:error, :too_old}, do: 16, else: 17))], state}
 
-      :gb_trees.is_defined(id, state.seen) ->
+      History.seen?(state.history, id) ->
         if container,
           do: {[bad_msg(m, 19)], state},
           else: duplicate(state, m)
 
-      :gb_trees.size(state.seen) >= @history_limit and id < elem(:gb_trees.smallest(state.seen), 0) ->
+      History.forgotten?(state.history, id) ->
         {[bad_msg(m, 20)], state}
 
       not Message.seqno_parity_ok?(seqno, body) ->
@@ -252,8 +252,11 @@ defmodule MTProto.TestServer.Session do
       (order = seqno_order(state, id, seqno)) != :ok ->
         {[bad_msg(m, order)], state}
 
+      # The container's id (created after the messages in it) is recorded after them, so they
+      # arrive in increasing order.
       container ->
-        receive_container(record(state, id, seqno), m)
+        {items, state} = receive_container(state, m)
+        {items, record(state, id, seqno)}
 
       true ->
         state = record(state, id, seqno)
@@ -283,14 +286,13 @@ defmodule MTProto.TestServer.Session do
     now = Faults.now(state.shared)
     low = (now - 300) <<< 32
     high = (now + 30) <<< 32
-    below = :gb_trees.next(:gb_trees.iterator_from(-id + 1, state.seen_rev))
-    above = :gb_trees.next(:gb_trees.iterator_from(id + 1, state.seen))
+    {below, above} = History.neighbours(state.history, id)
 
     cond do
-      match?({neg, s, _} when -neg >= low and (s > seqno or (s == seqno and (s &&& 1) == 1)), below) ->
+      match?({b, s} when b >= low and (s > seqno or (s == seqno and (s &&& 1) == 1)), below) ->
         32
 
-      match?({id, s, _} when id <= high and (s < seqno or (s == seqno and (s &&& 1) == 1)), above) ->
+      match?({a, s} when a <= high and (s < seqno or (s == seqno and (s &&& 1) == 1)), above) ->
         33
 
       true ->
@@ -298,18 +300,7 @@ defmodule MTProto.TestServer.Session do
     end
   end
 
-  defp record(state, id, seqno) do
-    seen = :gb_trees.insert(id, seqno, state.seen)
-    rev = :gb_trees.insert(-id, seqno, state.seen_rev)
-
-    if :gb_trees.size(seen) > @history_limit do
-      {_, _, seen} = :gb_trees.take_smallest(seen)
-      {_, _, rev} = :gb_trees.take_largest(rev)
-      %{state | seen: seen, seen_rev: rev}
-    else
-      %{state | seen: seen, seen_rev: rev}
-    end
-  end
+  defp record(state, id, seqno), do: %{state | history: History.put(state.history, id, seqno)}
 
   # A message seen before: its stored answer again, else (a query still running, or something
   # that gets no answer) an acknowledgment again. Never executed twice.
@@ -346,7 +337,10 @@ defmodule MTProto.TestServer.Session do
   end
 
   defp service(:msgs_ack, %{msg_ids: ids}, _m, state) do
-    {[], %{state | outbox: Map.drop(state.outbox, ids)}}
+    outbox = Map.drop(state.outbox, ids)
+    # Acknowledged ids stay in the order queue: drop them when nothing is left unacknowledged.
+    order = if map_size(outbox) == 0, do: :queue.new(), else: state.outbox_order
+    {[], %{state | outbox: outbox, outbox_order: order}}
   end
 
   defp service(:ping, %{ping_id: ping_id}, m, state) do
@@ -492,14 +486,14 @@ defmodule MTProto.TestServer.Session do
     now = Faults.now(state.shared)
 
     cond do
-      :gb_trees.is_defined(id, state.seen) ->
+      History.seen?(state.history, id) ->
         case get_answer(state, id) do
           {:running, _} -> 4 + 32
           {:done, _, _, _} -> 4 + 32 + 64
           _ -> 4
         end
 
-      :gb_trees.size(state.seen) >= @history_limit and id < elem(:gb_trees.smallest(state.seen), 0) ->
+      History.forgotten?(state.history, id) ->
         1
 
       MessageId.check_window(id, now) == {:error, :too_new} ->
@@ -583,14 +577,8 @@ defmodule MTProto.TestServer.Session do
 
     state =
       if content do
-        outbox = Map.put(state.outbox, id, {seqno, body})
-
-        outbox =
-          if map_size(outbox) > @outbox_limit,
-            do: Map.delete(outbox, Enum.min(Map.keys(outbox))),
-            else: outbox
-
-        %{state | outbox: outbox, sent: bounded_put(state.sent, id, {seqno, body}, @sent_limit)}
+        state = outbox_put(state, id, {seqno, body})
+        %{state | sent: bounded_put(state.sent, id, {seqno, body}, @sent_limit)}
       else
         state
       end
@@ -621,6 +609,35 @@ defmodule MTProto.TestServer.Session do
   end
 
   ## bounded maps
+
+  # The unacknowledged messages, at most @outbox_limit (the oldest goes first). The queue keeps
+  # ids in sending order; ids acknowledged meanwhile are skipped, and the queue is rebuilt when
+  # they pile up.
+  defp outbox_put(state, id, entry) do
+    outbox = Map.put(state.outbox, id, entry)
+    order = :queue.in(id, state.outbox_order)
+
+    if map_size(outbox) > @outbox_limit do
+      {outbox, order} = evict_oldest(outbox, order)
+
+      order =
+        if :queue.len(order) > 2 * @outbox_limit,
+          do: outbox |> Map.keys() |> Enum.sort() |> :queue.from_list(),
+          else: order
+
+      %{state | outbox: outbox, outbox_order: order}
+    else
+      %{state | outbox: outbox, outbox_order: order}
+    end
+  end
+
+  defp evict_oldest(outbox, order) do
+    {{:value, id}, order} = :queue.out(order)
+
+    if Map.has_key?(outbox, id),
+      do: {Map.delete(outbox, id), order},
+      else: evict_oldest(outbox, order)
+  end
 
   defp get_answer(%{answers: {map, _}}, req), do: Map.get(map, req)
 
