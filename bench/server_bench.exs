@@ -104,7 +104,12 @@ defmodule ServerBench do
     # Idle connections and sessions hibernate after a second.
     Process.sleep(2000)
     idle = server_memory(peer, base_memory, conns)
+    cpu_before = {cpu_ms(peer), cpu_ms(nil)}
     {calls_s, failed} = run_calls(sids, calls)
+
+    {server_cpu, client_cpu} =
+      {cpu_ms(peer) - elem(cpu_before, 0), cpu_ms(nil) - elem(cpu_before, 1)}
+
     Enum.each(sids, &Session.close/1)
     IO.puts("")
 
@@ -140,12 +145,23 @@ defmodule ServerBench do
       IO.puts("| KiB per connection, #{name}: server VM growth | #{fmt(m.total_kib)} | | |")
     end
 
-    IO.puts("\nfailed calls: #{failed}")
+    n = conns * calls
+
+    IO.puts(
+      "\nVM runtime per call (scheduler busy-wait included): server VM #{fmt(server_cpu * 1000 / n)} us, " <>
+        "client VM (MTProto.Session) #{fmt(client_cpu * 1000 / n)} us"
+    )
+
+    IO.puts("failed calls: #{failed}")
     if failed > 0, do: System.halt(1)
   end
 
   defp row(name, value, baseline, ratio),
     do: IO.puts("| #{name} | #{fmt(value)} | #{baseline} | #{fmt(ratio)} |")
+
+  # CPU time used by a VM's schedulers so far, in ms (the local one for nil).
+  defp cpu_ms(nil), do: elem(:erlang.statistics(:runtime), 0)
+  defp cpu_ms(peer), do: elem(:peer.call(peer, :erlang, :statistics, [:runtime]), 0)
 
   ## the datacenter
 

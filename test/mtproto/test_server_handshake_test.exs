@@ -68,6 +68,22 @@ defmodule MTProto.TestServerHandshakeTest do
     end
   end
 
+  for framing <- [
+        :abridged,
+        :intermediate,
+        :padded_intermediate,
+        :full,
+        {:obfuscated, :abridged},
+        {:obfuscated, :intermediate},
+        {:obfuscated, :padded_intermediate}
+      ] do
+    test "every framing is detected: a key and a ping over #{inspect(framing)}", %{server: server} do
+      client = keyed(server, framing: unquote(Macro.escape(framing)))
+      {ping, client} = C.send_term(client, %{_: :ping, ping_id: 3})
+      assert {%{term: %{_: :pong, msg_id: ^ping}}, _, _} = C.answer(client, ping)
+    end
+  end
+
   test "the old req_pq is served too", %{server: server} do
     assert {:ok, _} = C.handshake(connect(server), req_pq: :req_pq)
   end
