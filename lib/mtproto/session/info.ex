@@ -42,15 +42,9 @@ defmodule MTProto.Session.Info do
   @spec read(integer()) :: {:ok, map()} | {:error, :no_session}
   def read(session_id, ask? \\ true) do
     case Elixir.Registry.lookup(MTProto.Registry, {session_id, :handler}) do
-      [{_pid, %{} = handler}] ->
-        listener =
-          case Elixir.Registry.lookup(MTProto.Registry, {session_id, :listener}) do
-            [{_pid, %{} = l}] -> l
-            _ -> %{reading?: false, socket: %{send_buffer_bytes: 0}}
-          end
-
-        writing? = Map.get(handler, :queued, 0) > 0 or listener.socket.send_buffer_bytes > 0
-        {:ok, handler |> Map.merge(listener) |> Map.put(:writing?, writing?)}
+      # (Registry drops a dead process's entry a moment after it died.)
+      [{pid, %{} = handler}] ->
+        if Process.alive?(pid), do: {:ok, merge(session_id, handler)}, else: {:error, :no_session}
 
       # A handler (re)starting has not published yet: ask it (it answers once its init is done).
       [{pid, nil}] when ask? ->
@@ -61,8 +55,21 @@ defmodule MTProto.Session.Info do
           :exit, _ -> {:error, :no_session}
         end
 
-      [] ->
+      _ ->
         {:error, :no_session}
     end
+  end
+
+  @no_listener %{reading?: false, socket: %{send_buffer_bytes: 0}}
+
+  defp merge(session_id, handler) do
+    listener =
+      case Elixir.Registry.lookup(MTProto.Registry, {session_id, :listener}) do
+        [{pid, %{} = l}] -> if Process.alive?(pid), do: l, else: @no_listener
+        _ -> @no_listener
+      end
+
+    writing? = Map.get(handler, :queued, 0) > 0 or listener.socket.send_buffer_bytes > 0
+    handler |> Map.merge(listener) |> Map.put(:writing?, writing?)
   end
 end
