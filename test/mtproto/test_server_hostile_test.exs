@@ -2,6 +2,8 @@ defmodule MTProto.TestServerHostileTest do
   @moduledoc "Hostile clients: the server answers as the spec says or closes that connection only."
   use MTProto.TestServerCase, async: true
 
+  import Bitwise
+
   setup do
     server = start_server()
     # A well-behaved client, keyed before the hostile ones start, must keep working.
@@ -179,5 +181,80 @@ defmodule MTProto.TestServerHostileTest do
     good = still_serves(server, good)
     assert TestServer.stats(server).connections >= 1
     C.close(good)
+  end
+
+  test "a seeded storm of wrong ids, seqnos, salts, containers and service messages on one key",
+       %{server: server, good: good} do
+    :rand.seed(:exsss, {7, 8, 9})
+    hostile = keyed(server)
+
+    log =
+      ExUnit.CaptureLog.capture_log(fn ->
+        hostile = Enum.reduce(1..300, hostile, fn _, c -> send_random(c) end)
+        # Whatever came back, the key still works on a new session.
+        fresh = %{hostile | session_id: hostile.session_id + 1, seq_count: 0, buffer: []}
+        fresh = C.reconnect(fresh, TestServer.address(server))
+        {id, fresh} = C.send_term(fresh, %{_: :ping, ping_id: 1})
+        assert {%{term: %{_: :pong}}, _, _} = C.answer(fresh, id)
+      end)
+
+    refute log =~ "[error]"
+    still_serves(server, good)
+  end
+
+  defp send_random(client) do
+    {term, opts} = random_message(client)
+    {msg, client} = C.message(client, term, opts)
+
+    send_opts =
+      case :rand.uniform(10) do
+        1 -> [salt: :rand.uniform(1 <<< 62)]
+        _ -> []
+      end
+
+    client =
+      if :rand.uniform(5) == 1 do
+        {inner, client} = C.message(client, %{_: :ping, ping_id: 2})
+        {_, client} = C.send_container(client, Enum.shuffle([msg, inner]), send_opts)
+        client
+      else
+        C.send_message(client, msg, send_opts)
+      end
+
+    # Read whatever is there without waiting long.
+    case C.recv(client, 5) do
+      {_, client} -> client
+    end
+  end
+
+  defp random_message(client) do
+    id_opts =
+      case :rand.uniform(8) do
+        1 -> [msg_id: client.last_msg_id + 2]
+        2 -> [msg_id: client.last_msg_id - 4 * :rand.uniform(1000)]
+        3 -> [msg_id: client.last_msg_id + (:rand.uniform(100) <<< 32)]
+        4 -> [seqno: :rand.uniform(50)]
+        _ -> []
+      end
+
+    ids = for _ <- 1..:rand.uniform(5), do: client.last_msg_id - 4 * :rand.uniform(50)
+
+    term =
+      Enum.random([
+        %{_: :ping, ping_id: :rand.uniform(1000)},
+        %{_: :ping_delay_disconnect, ping_id: 1, disconnect_delay: 1000},
+        %{_: :get_future_salts, num: :rand.uniform(200) - 50},
+        %{_: :msgs_ack, msg_ids: ids},
+        %{_: :msgs_state_req, msg_ids: ids},
+        %{_: :msg_resend_req, msg_ids: ids},
+        %{_: :rpc_drop_answer, req_msg_id: hd(ids)},
+        %{_: :destroy_session, session_id: :rand.uniform(1000)},
+        %{_: :"help.getNearestDc"},
+        C.init_connection(%{_: :"help.getConfig"}, Enum.random([1, 144, 198, 100_000])),
+        %{_: :invokeWithoutUpdates, query: %{_: :ping, ping_id: 5}},
+        <<:rand.uniform(0xFFFFFFFF)::little-32>> <> :crypto.strong_rand_bytes(4 * :rand.uniform(8))
+      ])
+
+    {term, id_opts}
   end
 end

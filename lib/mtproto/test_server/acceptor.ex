@@ -21,7 +21,9 @@ defmodule MTProto.TestServer.Acceptor do
       {:error, :closed} ->
         :ok
 
+      # emfile, enfile, econnaborted...: wait a little rather than spin.
       {:error, _transient} ->
+        Process.sleep(10)
         loop(shared)
     end
   end
