@@ -41,7 +41,8 @@ defmodule SessionBench do
       {"handshake (median ms)", ours.handshake_ms, theirs[:handshake_ms], :lower},
       {"calls/s sequential", ours.sequential, theirs[:sequential], :higher},
       {"calls/s, 100 in flight", ours.in_flight, theirs[:in_flight], :higher},
-      {"KiB per idle session", ours.idle_kib, theirs[:idle_kib], :lower}
+      {"KiB per idle session (runtime's own count)", ours.idle_kib, theirs[:idle_kib], :lower},
+      {"KiB per idle session (OS RSS delta)", ours.idle_rss_kib, theirs[:idle_rss_kib], :lower}
     ]
 
     IO.puts("\n| measure | mtproto | gramjs | ratio (target >= 3x) |")
@@ -152,14 +153,18 @@ defmodule SessionBench do
 
     Session.close(sid)
 
-    {idle_kib, open_s} = idle_memory(address, pem, key, idle)
-    IO.puts("mtproto: #{fmt(idle_kib)} KiB per idle session (#{idle} sessions)")
+    {idle_kib, idle_rss_kib, open_s} = idle_memory(address, pem, key, idle)
+
+    IO.puts(
+      "mtproto: #{fmt(idle_kib)} KiB per idle session, #{fmt(idle_rss_kib)} KiB of OS RSS (#{idle} sessions)"
+    )
 
     %{
       handshake_ms: handshake_ms,
       sequential: sequential,
       in_flight: in_flight,
       idle_kib: idle_kib,
+      idle_rss_kib: idle_rss_kib,
       idle_n: idle,
       idle_open_s: open_s
     }
@@ -172,6 +177,7 @@ defmodule SessionBench do
     Process.sleep(2500)
     for pid <- Process.list(), do: :erlang.garbage_collect(pid)
     before = :erlang.memory()
+    rss_before = rss_kib()
     t = System.monotonic_time(:millisecond)
 
     sids =
@@ -186,6 +192,7 @@ defmodule SessionBench do
     Process.sleep(2500)
     for pid <- Process.list(), do: :erlang.garbage_collect(pid)
     now = :erlang.memory()
+    rss_per = (rss_kib() - rss_before) / n
     per = fn key -> (now[key] - before[key]) / n / 1024 end
 
     # Processes: the sessions' own (supervisor, handler, listener), summed; the VM-wide delta
@@ -212,7 +219,16 @@ defmodule SessionBench do
 
     total = processes + per.(:ets) + per.(:binary) + other
     Enum.each(sids, &Session.close/1)
-    {total, open_s}
+    {total, rss_per, open_s}
+  end
+
+  # The whole OS process's resident memory (both runtimes are measured the same way: this VM
+  # holds only the client side, the datacenter runs in its own).
+  defp rss_kib do
+    "/proc/self/status"
+    |> File.read!()
+    |> then(&Regex.run(~r/^VmRSS:\s+(\d+) kB/m, &1))
+    |> then(fn [_, kib] -> String.to_integer(kib) end)
   end
 
   defp wait_connected(sids, tries \\ 600) do
@@ -275,9 +291,10 @@ defmodule SessionBench do
     end
   end
 
-  # The node script prints one line: RESULT handshake_ms=.. sequential=.. in_flight=.. idle_kib=.. idle_n=..
+  # The node script prints one line: RESULT handshake_ms=.. sequential=.. in_flight=.. idle_kib=..
+  # idle_rss_kib=.. idle_n=..
   defp parse_result(line) do
-    keys = ~w(handshake_ms sequential in_flight idle_kib idle_n)a
+    keys = ~w(handshake_ms sequential in_flight idle_kib idle_rss_kib idle_n)a
     pairs = for pair <- String.split(line), [k, v] <- [String.split(pair, "=")], do: {k, v}
 
     for key <- keys, {k, v} <- pairs, k == Atom.to_string(key), into: %{} do

@@ -101,6 +101,7 @@ async function main() {
     return m.heapUsed + m.external;
   };
   const before = mem();
+  const rssBefore = process.memoryUsage().rss;
   const idleClients = [];
   for (let i = 0; i < Number(idle); i++) {
     const s = new StringSession("");
@@ -115,9 +116,10 @@ async function main() {
   await new Promise((r) => setTimeout(r, 1000));
   global.gc();
   const idleKib = (mem() - before) / idleClients.length / 1024;
-  console.log(`gramjs: ${idleKib.toFixed(1)} KiB per idle client (${idleClients.length} clients, JS heap + external)`);
+  const idleRssKib = (process.memoryUsage().rss - rssBefore) / idleClients.length / 1024;
+  console.log(`gramjs: ${idleKib.toFixed(1)} KiB per idle client (${idleClients.length} clients, JS heap + external), ${idleRssKib.toFixed(1)} KiB of OS RSS`);
   console.log(
-    `RESULT handshake_ms=${handshakeMs} sequential=${seq} in_flight=${inFlight} idle_kib=${idleKib} idle_n=${idleClients.length}`
+    `RESULT handshake_ms=${handshakeMs} sequential=${seq} in_flight=${inFlight} idle_kib=${idleKib} idle_rss_kib=${idleRssKib} idle_n=${idleClients.length}`
   );
   process.exit(0);
 }
