@@ -35,6 +35,15 @@ defmodule MTProto.TestServerSessionTest do
     assert abs((pong.msg_id >>> 32) - System.os_time(:second)) <= 2
   end
 
+  test "new_session_created names the lowest msg_id of a first container", %{server: server} do
+    client = keyed(server)
+    {m1, client} = C.message(client, %{_: :ping, ping_id: 1})
+    {m2, client} = C.message(client, %{_: :ping, ping_id: 2})
+    {_container, client} = C.send_container(client, [m1, m2])
+    {created, _, _} = C.recv_until(client, &match?(%{term: %{_: :new_session_created}}, &1))
+    assert created.term.first_msg_id == m1.msg_id
+  end
+
   test "a wrong salt gets bad_server_salt with the right one, which then works", %{
     server: server
   } do

@@ -220,12 +220,21 @@ defmodule MTProto.TestServer.Session do
     body =
       TL.encode!(%{
         _: :new_session_created,
-        first_msg_id: m.msg_id,
+        first_msg_id: first_msg_id(m),
         unique_id: unique_id,
         server_salt: current_salt(state)
       })
 
     {[{:new, :other, body, nil}], %{state | announced: true}}
+  end
+
+  # The lowest msg_id in the packet: for a container, its messages (created before it) count,
+  # so a client does not take them for lost in the old session and run them again.
+  defp first_msg_id(%{msg_id: id, body: body}) do
+    case Message.container?(body) and Message.decode_container(body) do
+      {:ok, [_ | _] = inner} -> inner |> Enum.map(& &1.msg_id) |> Enum.min() |> min(id)
+      _ -> id
+    end
   end
 
   defp receive_message(state, %{msg_id: id, seqno: seqno, body: body} = m) do
