@@ -325,9 +325,10 @@ if Code.ensure_loaded?(MTProto.TestServer) do
       assert new != old
       assert Enum.all?(Task.await_many(tasks, 10_000), &match?({i, {:ok, %{hash: i}}}, &1))
       assert {:ok, %{mtproto_session_id: ^new}} = Session.info(sid)
-      # Each caller got its one answer. The server may have run a call in the old session too:
-      # a reset session resends what was not answered (as MadelineProto's resetSession does).
-      assert Enum.all?(1..5, &(runs(runs, &1) >= 1))
+      # Each caller got its one answer. A call the server had already run in the old session
+      # runs again in the new one (a reset session resends what was not answered, as
+      # MadelineProto's resetSession does), but no more than that.
+      assert Enum.all?(1..5, &(runs(runs, &1) in 1..2)), inspect(for i <- 1..5, do: runs(runs, i))
     end
 
     test "send(..., flush: false) batches into one container; flush/1 sends it",

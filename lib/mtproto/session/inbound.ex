@@ -328,7 +328,17 @@ defmodule MTProto.Session.Inbound do
   defp service(:new_session_created, term, _msg_id, core, events) do
     core = %{core | salts: Salts.put_current(core.salts, term.server_salt)}
 
-    lost = for {id, _} <- core.sent, id < term.first_msg_id, do: id
+    # A container's msg_id comes after those of its messages: when the session's first message
+    # was a container, the messages inside it were not lost.
+    in_first =
+      for {cid, ids} <- core.containers,
+          cid >= term.first_msg_id,
+          id <- ids,
+          into: MapSet.new(),
+          do: id
+
+    lost =
+      for {id, _} <- core.sent, id < term.first_msg_id, not MapSet.member?(in_first, id), do: id
 
     core = lost |> Enum.sort() |> Enum.reduce(core, &Core.reissue(&2, &1))
     core = maybe_fetch_salts(core)

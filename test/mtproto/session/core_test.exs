@@ -393,6 +393,19 @@ if Code.ensure_loaded?(MTProto.TL) do
       assert core.acks == []
     end
 
+    test "new_session_created naming a container: the messages inside it are not sent again" do
+      core = %{new_core() | connection_inited?: true}
+      {_a, core} = call!(core, %{_: :ping, ping_id: 1}, :a)
+      {_b, core} = call!(core, %{_: :ping, ping_id: 2}, :b)
+      {_, core} = Core.flush(core)
+      # the container's msg_id comes after those of the two pings inside it
+      [{container, _}] = Map.to_list(core.containers)
+      nsc = %{_: :new_session_created, first_msg_id: container, unique_id: 5, server_salt: 31}
+      {_, core} = Inbound.handle_packet(core, packet(core, TL.encode!(nsc)))
+      {packets, _core} = Core.flush(core)
+      assert for(%{term: %{_: :ping}} = m <- sent(core, packets), do: m) == []
+    end
+
     test "cancel sends rpc_drop_answer; a late answer is ignored" do
       core = %{new_core() | connection_inited?: true}
       {a, core} = call!(core, %{_: :"help.getConfig"}, :a)
