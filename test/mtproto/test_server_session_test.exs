@@ -312,6 +312,11 @@ defmodule MTProto.TestServerSessionTest do
     assert found.term == %{_: :destroy_session_none, session_id: other_session}
     assert TestServer.stats(server).sessions == 1
 
+    # The destroyed session id opens a new session when used again.
+    {_id, client} = C.send_term(client, %{_: :ping, ping_id: 9}, session_id: other_session)
+    {{:packet, _}, client} = C.recv_event(client)
+    assert TestServer.stats(server).sessions == 2
+
     {_, client} = C.send_term(client, %{_: :destroy_auth_key})
     {_, _, client} = C.recv_until(client, &match?(%{term: %{_: :destroy_auth_key_ok}}, &1))
     assert TestServer.auth_key_ids(server) == []

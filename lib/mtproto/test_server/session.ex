@@ -74,8 +74,14 @@ defmodule MTProto.TestServer.Session do
 
   defp lookup_or_start(shared, key, session_id) do
     case :ets.lookup(shared.sessions, {key.id, session_id}) do
-      [{_, pid}] ->
-        pid
+      [{_, pid} = row] ->
+        # A session stopped by its supervisor (destroy_session) does not run terminate/2.
+        if Process.alive?(pid) do
+          pid
+        else
+          :ets.delete_object(shared.sessions, row)
+          lookup_or_start(shared, key, session_id)
+        end
 
       [] ->
         spec = %{
