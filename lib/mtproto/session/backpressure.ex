@@ -37,8 +37,10 @@ defmodule MTProto.Session.Backpressure do
   @spec full?(t()) :: boolean()
   def full?(bp), do: at_limit?(bp) or bp.parked_count > 0
 
-  defp at_limit?(bp),
-    do: bp.count >= bp.max_messages or (bp.bytes >= bp.max_bytes and bp.count > 0)
+  defp at_limit?(bp), do: at_limit?(bp.count, bp.bytes, bp.max_messages, bp.max_bytes)
+
+  defp at_limit?(count, bytes, max_messages, max_bytes),
+    do: count >= max_messages or (bytes >= max_bytes and count > 0)
 
   @doc "Counts an accepted request of `size` bytes under `tag`."
   @spec admit(t(), term(), non_neg_integer()) :: t()
@@ -94,16 +96,20 @@ defmodule MTProto.Session.Backpressure do
   def take_parked(bp),
     do: {:queue.to_list(bp.parked), %{bp | parked: :queue.new(), parked_count: 0}}
 
-  @doc "The figures `MTProto.Session.info/1` shows."
-  @spec info(t()) :: map()
-  def info(bp) do
+  @doc "The figures `MTProto.Session.info/1` shows, compactly (see `info/1`)."
+  @spec snapshot(t()) :: tuple()
+  def snapshot(bp), do: {bp.count, bp.bytes, bp.max_messages, bp.max_bytes, bp.parked_count}
+
+  @doc "The `queue` map of `MTProto.Session.info/1`, from a `snapshot/1`."
+  @spec info(tuple()) :: map()
+  def info({count, bytes, max_messages, max_bytes, waiting}) do
     %{
-      messages: bp.count,
-      bytes: bp.bytes,
-      max_messages: bp.max_messages,
-      max_bytes: bp.max_bytes,
-      waiting: bp.parked_count,
-      full?: at_limit?(bp)
+      messages: count,
+      bytes: bytes,
+      max_messages: max_messages,
+      max_bytes: max_bytes,
+      waiting: waiting,
+      full?: at_limit?(count, bytes, max_messages, max_bytes)
     }
   end
 end

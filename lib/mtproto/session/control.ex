@@ -35,17 +35,15 @@ defmodule MTProto.Session.Control do
   @spec draining?(t()) :: boolean()
   def draining?(%{drain: drain}), do: drain != nil
 
-  @doc "The fields `MTProto.Session.info/1` shows."
-  @spec info(t()) :: map()
-  def info(control) do
-    queue = Backpressure.info(control.bp)
+  @doc "What `MTProto.Session.info/1` shows of it, compactly (see `info/1`)."
+  @spec snapshot(t()) :: tuple()
+  def snapshot(control),
+    do: {control.kind, control.parent, draining?(control), Backpressure.snapshot(control.bp)}
 
-    %{
-      kind: control.kind,
-      parent: control.parent,
-      queue: queue,
-      full?: queue.full?,
-      draining?: draining?(control)
-    }
+  @doc "The fields `MTProto.Session.info/1` shows, from a `snapshot/1`."
+  @spec info(tuple()) :: map()
+  def info({kind, parent, draining?, bp}) do
+    queue = Backpressure.info(bp)
+    %{kind: kind, parent: parent, queue: queue, full?: queue.full?, draining?: draining?}
   end
 end

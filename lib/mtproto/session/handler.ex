@@ -564,38 +564,60 @@ defmodule MTProto.Session.Handler do
 
   ## Info and notifications
 
-  defp info(state) do
+  defp info(state), do: snapshot_map(snapshot(state))
+
+  # What info/1 shows, as a tuple: cheap to build and publish on every idle moment
+  # (MTProto.Session.Info); the reader makes the map (snapshot_map/1).
+  defp snapshot(state) do
     core = state.core
 
-    base = %{
-      id: state.id,
-      dc_id: state.dc_id,
-      connected?: state.connected?,
-      handshaking?: state.handshake != nil,
-      auth_key_id: state.auth_key && state.auth_key.id,
-      reconnects: state.reconnects,
-      last_packet_at: state.last_packet_at,
-      pending_calls: length(state.waiting_key)
-    }
+    {state.id, state.dc_id, state.connected?, state.handshake != nil,
+     state.auth_key && state.auth_key.id, state.reconnects, state.last_packet_at,
+     length(state.waiting_key), Control.snapshot(state.control),
+     core &&
+       {core.session_id, map_size(core.calls), map_size(core.sent), :queue.len(core.outbox),
+        core.ack_count, core.salts.valid_until, length(core.salts.future), core.time_offset_ns,
+        core.time_synced?, core.connection_inited?, core.stats}}
+  end
 
-    base = Map.merge(base, Control.info(state.control))
+  @doc false
+  # The info map from a published snapshot (called by the reader, MTProto.Session.Info).
+  @spec snapshot_map(tuple()) :: map()
+  def snapshot_map(
+        {id, dc_id, connected?, handshaking?, key_id, reconnects, last, waiting, control, core}
+      ) do
+    base =
+      %{
+        id: id,
+        dc_id: dc_id,
+        connected?: connected?,
+        handshaking?: handshaking?,
+        auth_key_id: key_id,
+        reconnects: reconnects,
+        last_packet_at: last,
+        pending_calls: waiting
+      }
+      |> Map.merge(Control.info(control))
 
-    if core do
-      Map.merge(base, %{
-        mtproto_session_id: core.session_id,
-        pending_calls: map_size(core.calls) + length(state.waiting_key),
-        unacknowledged: map_size(core.sent),
-        queued: :queue.len(core.outbox),
-        acks_pending: core.ack_count,
-        salt_valid_until: core.salts.valid_until,
-        future_salts: length(core.salts.future),
-        time_offset: div(core.time_offset_ns, 1_000_000_000),
-        time_synced?: core.time_synced?,
-        connection_inited?: core.connection_inited?,
-        stats: core.stats
-      })
-    else
-      base
+    case core do
+      nil ->
+        base
+
+      {session_id, calls, sent, queued, acks, salt_until, future, offset_ns, synced?, inited?,
+       stats} ->
+        Map.merge(base, %{
+          mtproto_session_id: session_id,
+          pending_calls: calls + waiting,
+          unacknowledged: sent,
+          queued: queued,
+          acks_pending: acks,
+          salt_valid_until: salt_until,
+          future_salts: future,
+          time_offset: div(offset_ns, 1_000_000_000),
+          time_synced?: synced?,
+          connection_inited?: inited?,
+          stats: stats
+        })
     end
   end
 
@@ -725,7 +747,7 @@ defmodule MTProto.Session.Handler do
   defp drained(state, _result), do: state
 
   defp publish_info(state, force? \\ false) do
-    at = Info.publish(state.id, :handler, fn -> info(state) end, state.control.info_at, force?)
+    at = Info.publish(state.id, :handler, fn -> snapshot(state) end, state.control.info_at, force?)
     %{state | control: %{state.control | info_at: at}}
   end
 

@@ -18,7 +18,7 @@ defmodule MTProto.Session.Info do
   when its mailbox is empty or the last one is older than #{@max_age_ms} ms (`force?`
   publishes anyway). Returns the time of the last publication, to pass back next time.
   """
-  @spec publish(integer(), :handler | :listener, (() -> map()), integer(), boolean()) :: integer()
+  @spec publish(integer(), :handler | :listener, (() -> term()), integer(), boolean()) :: integer()
   def publish(session_id, role, snapshot_fun, last_at, force? \\ false) do
     now = System.monotonic_time(:millisecond)
 
@@ -43,7 +43,7 @@ defmodule MTProto.Session.Info do
   def read(session_id, ask? \\ true) do
     case Elixir.Registry.lookup(MTProto.Registry, {session_id, :handler}) do
       # (Registry drops a dead process's entry a moment after it died.)
-      [{pid, %{} = handler}] ->
+      [{pid, handler}] when is_tuple(handler) ->
         if Process.alive?(pid), do: {:ok, merge(session_id, handler)}, else: {:error, :no_session}
 
       # A handler (re)starting has not published yet: ask it (it answers once its init is done).
@@ -69,6 +69,7 @@ defmodule MTProto.Session.Info do
         _ -> @no_listener
       end
 
+    handler = MTProto.Session.Handler.snapshot_map(handler)
     writing? = Map.get(handler, :queued, 0) > 0 or listener.socket.send_buffer_bytes > 0
     handler |> Map.merge(listener) |> Map.put(:writing?, writing?)
   end

@@ -158,37 +158,35 @@ defmodule MTProto.Session.Listener do
   def handle_call(:info, _from, state), do: {:reply, socket_info(state), state}
 
   defp socket_info(state) do
-    send_buffer =
-      with socket when socket != nil <- state.socket,
-           {:ok, [send_pend: n]} <- :inet.getstat(socket, [:send_pend]) do
-        n
-      else
-        _ -> 0
-      end
-
     Map.merge(state.stats, %{
       connected?: state.socket != nil,
       reading?: state.socket != nil,
       paused?: state.paused?,
-      send_buffer_bytes: send_buffer,
+      send_buffer_bytes: send_buffer(state.socket),
       address: state.address,
       transport: state.framing,
       reconnect_attempt: state.attempt
     })
   end
 
+  defp send_buffer(nil), do: 0
+
+  defp send_buffer(socket) do
+    case :inet.getstat(socket, [:send_pend]) do
+      {:ok, [send_pend: n]} -> n
+      _ -> 0
+    end
+  end
+
   # The snapshot MTProto.Session.info/1 reads (see MTProto.Session.Info).
   defp publish_info(state, force? \\ false) do
     snapshot = fn ->
-      info = socket_info(state)
-
       %{
-        address: info.address,
-        transport: info.transport,
-        reading?: info.reading?,
-        paused?: info.paused?,
-        socket:
-          Map.take(info, [:bytes_in, :bytes_out, :last_chunk_at, :connects, :send_buffer_bytes])
+        address: state.address,
+        transport: state.framing,
+        reading?: state.socket != nil,
+        paused?: state.paused?,
+        socket: Map.put(state.stats, :send_buffer_bytes, send_buffer(state.socket))
       }
     end
 
