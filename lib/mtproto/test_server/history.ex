@@ -3,11 +3,22 @@ defmodule MTProto.TestServer.History do
   The msg_ids a session received, with their seqnos, for the receive checks: duplicates, ids
   too old to verify (at or below the newest one forgotten: bad_msg_notification 20), and the
   seqno order against the neighbouring ids (32/33). The oldest-received ids are forgotten
-  beyond `limit`. Clients send increasing ids, so the neighbour below a new id is the newest id
-  kept (constant time); only an id arriving out of order costs a scan.
+  beyond `limit`. The highest ids (at least @recent of them) are also kept in a list, highest
+  first: ids arrive nearly in order (a container's messages in any order among themselves), so
+  the neighbours of a new id are found near its head; only an id below all of them costs a
+  scan.
   """
 
-  defstruct ids: %{}, order: :queue.new(), size: 0, limit: 2048, max: nil, floor: nil
+  @recent 32
+
+  defstruct ids: %{},
+            order: :queue.new(),
+            size: 0,
+            limit: 2048,
+            recent: [],
+            recent_n: 0,
+            recent_low: nil,
+            floor: nil
 
   @type entry :: {msg_id :: integer(), seqno :: non_neg_integer()}
   @type t :: %__MODULE__{
@@ -15,7 +26,9 @@ defmodule MTProto.TestServer.History do
           order: :queue.queue(integer()),
           size: non_neg_integer(),
           limit: pos_integer(),
-          max: entry() | nil,
+          recent: [entry()],
+          recent_n: non_neg_integer(),
+          recent_low: integer() | nil,
           floor: integer() | nil
         }
 
@@ -36,8 +49,8 @@ defmodule MTProto.TestServer.History do
 
   @doc "The remembered ids just below and just above `id` (either may be nil)."
   @spec neighbours(t(), integer()) :: {entry() | nil, entry() | nil}
-  def neighbours(%__MODULE__{max: nil}, _id), do: {nil, nil}
-  def neighbours(%__MODULE__{max: {max_id, _} = max}, id) when id > max_id, do: {max, nil}
+  def neighbours(%__MODULE__{recent_low: low, recent: recent}, id) when low != nil and id > low,
+    do: around(recent, id, nil)
 
   def neighbours(%__MODULE__{ids: ids}, id) do
     Enum.reduce(ids, {nil, nil}, fn
@@ -52,13 +65,37 @@ defmodule MTProto.TestServer.History do
     end)
   end
 
+  # Every remembered id above recent_low is in the recent list (highest first).
+  defp around([{other, _} = e | rest], id, _above) when other > id, do: around(rest, id, e)
+  defp around([{id, _} | rest], id, above), do: around(rest, id, above)
+  defp around([e | _], _id, above), do: {e, above}
+  defp around([], _id, above), do: {nil, above}
+
   @doc "Records a received id with its seqno."
   @spec put(t(), integer(), non_neg_integer()) :: t()
   def put(%__MODULE__{} = h, id, seqno) do
-    max = if h.max == nil or id > elem(h.max, 0), do: {id, seqno}, else: h.max
     h = %{h | ids: Map.put(h.ids, id, seqno), order: :queue.in(id, h.order), size: h.size + 1}
-    forget(%{h | max: max})
+    forget(add_recent(h, {id, seqno}))
   end
+
+  defp add_recent(h, {id, _} = entry) do
+    recent = insert_desc(h.recent, entry)
+    low = if h.recent_low == nil or id < h.recent_low, do: id, else: h.recent_low
+    h = %{h | recent: recent, recent_n: h.recent_n + 1, recent_low: low}
+
+    # Trimmed now and then (not at every message) back to the @recent highest.
+    if h.recent_n > 2 * @recent do
+      recent = Enum.take(h.recent, @recent)
+      %{h | recent: recent, recent_n: @recent, recent_low: elem(List.last(recent), 0)}
+    else
+      h
+    end
+  end
+
+  defp insert_desc([{a, _} = e | rest], {id, _} = entry) when a > id,
+    do: [e | insert_desc(rest, entry)]
+
+  defp insert_desc(list, entry), do: [entry | list]
 
   defp forget(%__MODULE__{size: size, limit: limit} = h) when size <= limit, do: h
 
@@ -68,8 +105,16 @@ defmodule MTProto.TestServer.History do
     floor = if h.floor == nil or oldest > h.floor, do: oldest, else: h.floor
     h = %{h | ids: ids, order: order, size: h.size - 1, floor: floor}
 
-    if elem(h.max, 0) == oldest,
-      do: %{h | max: Enum.max_by(ids, &elem(&1, 0), fn -> nil end)},
-      else: h
+    # The forgotten id is normally far below the recent ones.
+    if oldest >= h.recent_low do
+      recent = Enum.reject(h.recent, &(elem(&1, 0) == oldest))
+
+      case recent do
+        [] -> %{h | recent: [], recent_n: 0, recent_low: nil}
+        _ -> %{h | recent: recent, recent_n: length(recent), recent_low: elem(List.last(recent), 0)}
+      end
+    else
+      h
+    end
   end
 end
