@@ -110,6 +110,10 @@ defmodule MTProto.Session do
           {:DOWN, ^tag, :process, _, :noproc} ->
             {:error, :no_session}
 
+          # Closed (close/1) with this call still on its way to the handler.
+          {:DOWN, ^tag, :process, _, :shutdown} ->
+            {:error, :closed}
+
           {:DOWN, ^tag, :process, _, reason} ->
             {:error, {:session_down, reason}}
         after

@@ -1,6 +1,6 @@
 defmodule MTProto.Session.Backpressure do
   @moduledoc """
-  The bound on a session's queue: the requests it has accepted (calls, and messages given to
+  The bound on a session's queue: the requests it has accepted (calls, and methods given to
   `MTProto.Session.send/3`) and not yet finished (answered, failed or cancelled), counted in
   messages and in encoded bytes. A request is accepted while the queue is under both limits
   (`:max_queue`, default #{10_000} messages, and `:max_queue_bytes`, default 16 MiB; a single
@@ -8,7 +8,8 @@ defmodule MTProto.Session.Backpressure do
 
   When the queue is full, `send` is refused (`{:error, :queue_full}`) and a call is parked
   here, first come first served, until the queue has room or its caller's timeout cancels it:
-  nothing is dropped silently. Pure functions on a struct the handler keeps.
+  nothing is dropped silently. Objects that are not methods, given to `send/3`, are not
+  counted (they have no answer to wait for). Pure functions on a struct the handler keeps.
   """
 
   @default_messages 10_000

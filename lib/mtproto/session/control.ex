@@ -35,15 +35,11 @@ defmodule MTProto.Session.Control do
   @spec draining?(t()) :: boolean()
   def draining?(%{drain: drain}), do: drain != nil
 
-  @doc "What `MTProto.Session.info/1` shows of it, compactly (see `info/1`)."
+  @doc """
+  What `MTProto.Session.info/1` shows of it, compactly: `{kind, parent, draining?,
+  Backpressure.snapshot/1}` (the handler's `snapshot_map/1` makes the fields).
+  """
   @spec snapshot(t()) :: tuple()
   def snapshot(control),
     do: {control.kind, control.parent, draining?(control), Backpressure.snapshot(control.bp)}
-
-  @doc "The fields `MTProto.Session.info/1` shows, from a `snapshot/1`."
-  @spec info(tuple()) :: map()
-  def info({kind, parent, draining?, bp}) do
-    queue = Backpressure.info(bp)
-    %{kind: kind, parent: parent, queue: queue, full?: queue.full?, draining?: draining?}
-  end
 end

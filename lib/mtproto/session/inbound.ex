@@ -14,7 +14,7 @@ defmodule MTProto.Session.Inbound do
   `handle_packet/2` returns events for the handler:
   `{:reply, tag, {:ok, result} | {:error, reason}}`, `{:update, term}`,
   `{:session_created, term}`, `{:dropped, reason}`, `{:clock_fixed, offset_seconds}`,
-  `{:salt_changed, salt}`.
+  `{:salt_changed, salt}`, `{:session_reset, {:bad_msg, 32 | 33}}`.
   """
 
   import Bitwise
@@ -32,6 +32,7 @@ defmodule MTProto.Session.Inbound do
           | {:dropped, term()}
           | {:clock_fixed, integer()}
           | {:salt_changed, integer()}
+          | {:session_reset, {:bad_msg, 32 | 33}}
 
   @doc "Checks and handles one encrypted packet from the server."
   @spec handle_packet(Core.t(), binary()) :: {[event()], Core.t()}
@@ -310,7 +311,7 @@ defmodule MTProto.Session.Inbound do
 
   defp service(:bad_msg_notification, %{error_code: code}, _msg_id, core, events)
        when code in [32, 33] do
-    {events, Core.reset_session(core)}
+    {[{:session_reset, {:bad_msg, code}} | events], Core.reset_session(core)}
   end
 
   defp service(:bad_msg_notification, %{error_code: code} = term, _msg_id, core, events) do

@@ -16,7 +16,7 @@ defmodule MTProto.Session.Lifecycle do
   | `:connecting` | `address`, `attempt` |
   | `:connected` | `address`, `transport` |
   | `:auth_key_generated` | `auth_key_id`, `duration_us` |
-  | `:session_reset` | `reason` (`:new_session_created`, `:requested`), `mtproto_session_id` |
+  | `:session_reset` | `reason` (`:new_session_created`, `:requested`, `{:bad_msg, 32 \\| 33}`), `mtproto_session_id` |
   | `:disconnected` | `reason` (`:requested` for `MTProto.Session.disconnect/2`) |
   | `:reconnecting` | `attempt`, `delay` (ms), `reason` |
   | `:error` | `reason` (a clear term: `{:handshake, r}`, `{:transport, code}`, ...) |

@@ -317,7 +317,7 @@ if Code.ensure_loaded?(MTProto.TL) do
       {_, core} = Core.flush(core)
       old_session = core.session_id
       bad = TL.encode!(%{_: :bad_msg_notification, bad_msg_id: a, bad_msg_seqno: 1, error_code: 32})
-      {[], core} = Inbound.handle_packet(core, packet(core, bad))
+      {[{:session_reset, {:bad_msg, 32}}], core} = Inbound.handle_packet(core, packet(core, bad))
       assert core.session_id != old_session
       {packets, core} = Core.flush(core)
       [ping] = for %{term: %{_: :ping}} = m <- sent(core, packets), do: m
