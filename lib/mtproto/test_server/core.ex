@@ -141,12 +141,15 @@ defmodule MTProto.TestServer.Core do
   @impl true
   def handle_call(:shared, _from, shared), do: {:reply, shared, shared}
 
+  # The table first: a session started meanwhile is either stopped below or new and registered
+  # afterwards; a stale row left behind is replaced at the next lookup.
   def handle_call({:inject, :forget_sessions}, _from, shared) do
+    :ets.delete_all_objects(shared.sessions)
+
     for {_, pid, _, _} <- DynamicSupervisor.which_children(shared.sessions_sup),
         is_pid(pid),
         do: DynamicSupervisor.terminate_child(shared.sessions_sup, pid)
 
-    :ets.delete_all_objects(shared.sessions)
     {:reply, :ok, shared}
   end
 
