@@ -418,19 +418,20 @@ defmodule MTProto.Session.Handler do
 
     pending = Enum.reverse(state.waiting_key) ++ calls
 
-    core =
-      Enum.reduce(pending, core, fn {tag, request}, core ->
+    {core, failed} =
+      Enum.reduce(pending, {core, []}, fn {tag, request}, {core, failed} ->
         case Core.call(core, request, tag) do
           {:ok, _id, core} ->
-            core
+            {core, failed}
 
           {:error, reason} ->
             reply_to(tag, {:error, reason})
-            core
+            {core, [tag | failed]}
         end
       end)
 
-    %{state | auth_key: key, core: core, waiting_key: []}
+    state = %{state | auth_key: key, core: core, waiting_key: []}
+    Enum.reduce(failed, state, &finished(&2, &1))
   end
 
   defp init_fields(opts) do
@@ -670,15 +671,18 @@ defmodule MTProto.Session.Handler do
     end
   end
 
+  # Waiting for a key: counted by its encoded size (a request that cannot be encoded is
+  # refused now, as it would be once the key is there).
   defp accept_call(%{core: nil} = state, tag, request, _flush?) do
-    size =
-      case TL.encode(request) do
-        {:ok, body} -> byte_size(body)
-        {:error, _} -> 0
-      end
+    case TL.encode(request) do
+      {:ok, body} ->
+        state = update_bp(state, &Backpressure.admit(&1, tag, byte_size(body)))
+        %{state | waiting_key: [{tag, request} | state.waiting_key]}
 
-    state = update_bp(state, &Backpressure.admit(&1, tag, size))
-    %{state | waiting_key: [{tag, request} | state.waiting_key]}
+      {:error, reason} ->
+        reply_to(tag, {:error, {:encode, reason}})
+        state
+    end
   end
 
   defp accept_call(state, tag, request, flush?) do
