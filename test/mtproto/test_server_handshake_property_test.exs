@@ -45,6 +45,52 @@ defmodule MTProto.TestServerHandshakePropertyTest do
     hs
   end
 
+  # set_client_DH_params carrying a correctly hashed and encrypted client_DH_inner_data.
+  defp set_client_dh(hs, g_b, retry_id) do
+    data =
+      TL.encode!(%{
+        _: :client_DH_inner_data,
+        nonce: hs.nonce,
+        server_nonce: hs.server_nonce,
+        retry_id: retry_id,
+        g_b: g_b
+      })
+
+    with_hash = :crypto.hash(:sha, data) <> data
+    padded = with_hash <> :binary.copy(<<0>>, rem(16 - rem(byte_size(with_hash), 16), 16))
+    {key, iv} = Crypto.tmp_aes_key_iv(hs.new_nonce, hs.server_nonce)
+
+    TL.encode!(%{
+      _: :set_client_DH_params,
+      nonce: hs.nonce,
+      server_nonce: hs.server_nonce,
+      encrypted_data: Crypto.aes_ige_encrypt(padded, key, iv)
+    })
+  end
+
+  test "g_b out of range (empty, 1, p - 1, larger than p, 600 bytes) or a wrong retry_id: dh_gen_fail",
+       %{shared: shared} do
+    hs = at_stage(shared, :set_dh)
+    p = Crypto.dh_prime()
+    p_minus_1 = :binary.encode_unsigned(:binary.decode_unsigned(p) - 1)
+    good_g_b = Crypto.mod_pow(<<3>>, :crypto.strong_rand_bytes(256), p)
+
+    for {g_b, retry_id} <- [
+          {<<>>, 0},
+          {<<1>>, 0},
+          {p_minus_1, 0},
+          {<<1>> <> p, 0},
+          {:crypto.strong_rand_bytes(600), 0},
+          {good_g_b, 12_345}
+        ] do
+      assert {:reply, body, _} = Handshake.step(hs, set_client_dh(hs, g_b, retry_id), shared)
+      assert %{_: :dh_gen_fail} = TL.decode!(body)
+    end
+
+    assert {:done, body, _key, _} = Handshake.step(hs, set_client_dh(hs, good_g_b, 0), shared)
+    assert %{_: :dh_gen_ok} = TL.decode!(body)
+  end
+
   defp bytes(max), do: :proper_types.binary() |> then(&:proper_types.resize(max, &1))
 
   test "random bodies in every stage: a reply or an error, never an exception", %{shared: shared} do
@@ -66,9 +112,11 @@ defmodule MTProto.TestServerHandshakePropertyTest do
   } do
     req_dh = at_stage(shared, :req_dh)
     set_dh = at_stage(shared, :set_dh)
-    int = :proper_types.integer()
+    # A TL long: the test's own encoding must not be what fails.
+    int = :proper_types.integer(-0x8000000000000000, 0x7FFFFFFFFFFFFFFF)
     # RSA-sized and AES-sized random data too, so the decryptions run.
-    data = :proper_types.oneof([bytes(600), :proper_types.binary(256), :proper_types.binary(384)])
+    sizes = Enum.map([16, 32, 256, 384], &:proper_types.binary/1)
+    data = :proper_types.oneof([bytes(600) | sizes])
 
     Prop.check(
       :proper.forall({data, bytes(8), int, :proper_types.boolean()}, fn

@@ -189,8 +189,10 @@ defmodule MTProto.TestServer.Handshake do
 
   ## set_client_DH_params
 
+  # At least SHA1 (20 bytes) and a constructor: 32 bytes, whole AES blocks.
   defp decrypt_client_inner(encrypted, hs)
-       when is_binary(encrypted) and byte_size(encrypted) > 0 and rem(byte_size(encrypted), 16) == 0 do
+       when is_binary(encrypted) and byte_size(encrypted) >= 32 and
+              rem(byte_size(encrypted), 16) == 0 do
     {key, iv} = Crypto.tmp_aes_key_iv(hs.new_nonce, hs.server_nonce)
     <<hash::binary-20, rest::binary>> = Crypto.aes_ige_decrypt(encrypted, key, iv)
 
@@ -210,12 +212,19 @@ defmodule MTProto.TestServer.Handshake do
 
   defp dh_gen(inner, hs, shared) do
     p = Crypto.dh_prime()
-    auth_key = Crypto.mod_pow(inner.g_b, hs.a, p)
 
-    cond do
-      Crypto.dh_check_range(inner.g_b, p) != :ok -> dh_gen_fail(hs, auth_key)
-      inner.retry_id != hs.retry_id -> dh_gen_fail(hs, auth_key)
-      true -> dh_gen_store(hs, auth_key, Faults.take_dh_gen(shared), shared)
+    case Crypto.dh_check_range(inner.g_b, p) do
+      :ok ->
+        auth_key = Crypto.mod_pow(inner.g_b, hs.a, p)
+
+        if inner.retry_id == hs.retry_id,
+          do: dh_gen_store(hs, auth_key, Faults.take_dh_gen(shared), shared),
+          else: dh_gen_fail(hs, auth_key)
+
+      # No key comes out of such a g_b (it may not even fit mod_pow): new_nonce_hash3 is taken
+      # over an all-zero key.
+      {:error, _} ->
+        dh_gen_fail(hs, <<0::2048>>)
     end
   end
 
