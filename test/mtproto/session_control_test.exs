@@ -363,6 +363,23 @@ if Code.ensure_loaded?(MTProto.TestServer) do
       refute_received {:mtproto_event, ^media, :auth_key_generated, _}
       assert TestServer.auth_key_ids(server) == [key.id]
       assert MTProto.Session.Media.list(sid) == [media]
+      media_info = wait_info(media, &(&1.future_salts > 0))
+      assert media_info.salt_valid_until == main.salt_valid_until
+
+      # a salt the main session learns is passed on: the media connection is not refused for it
+      me = self()
+      id = make_ref()
+
+      Event.attach(id, [[:mtproto, :session, :salt_changed]], fn _, _, meta, _ ->
+        send(me, {:salt_changed, meta.session_id})
+      end)
+
+      on_exit(fn -> Event.detach(id) end)
+      TestServer.inject(server, :rotate_salt)
+      assert {:ok, %{hash: 2}} = app_config(sid, 2)
+      assert_received {:salt_changed, ^sid}
+      assert {:ok, %{hash: 3}} = app_config(media, 3)
+      refute_received {:salt_changed, ^media}
 
       assert :ok = Session.close(sid)
       assert Session.info(media) == {:error, :no_session}

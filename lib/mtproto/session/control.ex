@@ -3,19 +3,20 @@ defmodule MTProto.Session.Control do
   What the handler keeps for steering a session from outside: the queue bound
   (`MTProto.Session.Backpressure`), a drain in progress (`MTProto.Session.close/2` with
   `:drain`), the connection's kind (`:main` or `:media`, with the main session's id for a
-  media one), whether the client is told lifecycle events, and when the last `info` snapshot
-  was published.
+  media one, and a main session's media connections), whether the client is told lifecycle
+  events, and when the last `info` snapshot was published.
   """
 
   alias MTProto.Session.Backpressure
 
-  defstruct [:bp, :drain, :parent, kind: :main, notify?: true, info_at: -1_000_000]
+  defstruct [:bp, :drain, :parent, kind: :main, media: [], notify?: true, info_at: -1_000_000]
 
   @type t :: %__MODULE__{
           bp: Backpressure.t(),
           drain: nil | %{from: GenServer.from(), timer: reference()},
           parent: integer() | nil,
           kind: :main | :media,
+          media: [integer()],
           notify?: boolean(),
           info_at: integer()
         }

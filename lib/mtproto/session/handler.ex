@@ -13,7 +13,7 @@ defmodule MTProto.Session.Handler do
   require Logger
 
   alias MTProto.{AuthKey, Handshake, Message, MessageId, Storage, TL}
-  alias MTProto.Session.{Backpressure, Control, Core, Inbound, Info, Lifecycle, Listener}
+  alias MTProto.Session.{Backpressure, Control, Core, Inbound, Info, Lifecycle, Listener, Media}
 
   @ack_delay 200
   @handshake_timeout 15_000
@@ -78,7 +78,7 @@ defmodule MTProto.Session.Handler do
     if auth_key,
       do: emit_imported(state, if(opts[:auth_key] == auth_key, do: :option, else: :storage))
 
-    MTProto.Session.Media.register(opts)
+    state = if opts[:parent], do: shared_salts(state, Media.salts(opts[:parent])), else: state
     {:ok, publish_info(state, true)}
   end
 
@@ -137,6 +137,14 @@ defmodule MTProto.Session.Handler do
 
   def handle_call(:calls, _from, state), do: reply(calls_list(state), state)
 
+  def handle_call({:add_media, id}, _from, state),
+    do: reply(:ok, %{state | control: %{state.control | media: [id | state.control.media]}})
+
+  def handle_call(:media, _from, state), do: reply(state.control.media, state)
+
+  def handle_call(:salts, _from, %{core: nil} = state), do: reply({:error, :no_auth_key}, state)
+  def handle_call(:salts, _from, state), do: reply({:ok, state.core.salts}, state)
+
   def handle_call(:reset_session, _from, %{core: nil} = state),
     do: reply({:error, :no_auth_key}, state)
 
@@ -178,6 +186,7 @@ defmodule MTProto.Session.Handler do
   end
 
   def handle_info(:drain_timeout, state), do: noreply(drained(state, {:error, :drain_timeout}))
+  def handle_info({:shared_salts, salts}, state), do: noreply(shared_salts(state, salts))
 
   def handle_info({:listener, :connected, pid, info}, state) do
     state = %{
@@ -246,7 +255,9 @@ defmodule MTProto.Session.Handler do
     state = %{state | last_packet_at: System.system_time(:millisecond)}
     # Answers and updates go out once the snapshot info/1 reads shows them handled.
     Process.put(@deferred, [])
+    salts = state.core && state.core.salts
     state = Enum.reduce(packets, state, &handle_packet/2)
+    share_salts(state, salts)
 
     case Process.delete(@deferred) do
       [] ->
@@ -795,6 +806,17 @@ defmodule MTProto.Session.Handler do
       0 -> []
     end
   end
+
+  # A main session passes new salts on to its media connections (MTProto.Session.Media).
+  defp share_salts(%{core: %{salts: salts}, control: %{media: [_ | _] = media}}, before)
+       when salts != before,
+       do: Media.share_salts(media, salts)
+
+  defp share_salts(_state, _before), do: :ok
+
+  defp shared_salts(%{core: nil} = state, _salts), do: state
+  defp shared_salts(state, nil), do: state
+  defp shared_salts(state, salts), do: %{state | core: %{state.core | salts: salts}}
 
   defp emit_imported(state, source),
     do: emit(state, :auth_key_imported, %{source: source, auth_key_id: state.auth_key.id})

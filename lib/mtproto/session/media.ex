@@ -2,16 +2,17 @@ defmodule MTProto.Session.Media do
   @moduledoc """
   Extra connections to a session's datacenter for large transfers, as Telegram clients open
   for uploads and downloads. A media connection is a session of its own (handler, listener,
-  its own MTProto session id, seqno and msg_ids, its own `initConnection`) that shares the
-  main session's auth key and starts from its current server salt; `info/1` shows it as
-  `kind: :media` with `parent:` the main session's id. It is closed with its main session.
+  its own MTProto session id, seqno and msg_ids, its own `initConnection`) on the main
+  session's auth key and server salts: it starts from the main session's salts, and whenever
+  the main session's salts change (a new salt, future salts fetched, a rotation) it passes
+  them on, so a media connection does not learn them through refused messages.
+  `MTProto.Session.info/1` shows it as `kind: :media` with `parent:` the main session's id.
+  It is closed with its main session.
 
-  Each media session registers `{main_session_id, {:media, media_session_id}}` in
-  `MTProto.Registry` from its handler, so the main session finds its media connections
-  without keeping a list (the entry goes when the handler does).
+  The main session's handler keeps the ids of its media connections (no registry scans).
   """
 
-  alias MTProto.Session
+  alias MTProto.{Registry, Session}
 
   @doc """
   Opens a media connection for `session_id` (options as `MTProto.Session.open/2`, over the
@@ -33,12 +34,21 @@ defmodule MTProto.Session.Media do
           parent: session_id
         )
 
-      Session.open(main_opts[:dc_id], opts)
+      with {:ok, media} <- Session.open(main_opts[:dc_id], opts) do
+        case call_handler(session_id, {:add_media, media}) do
+          :ok ->
+            {:ok, media}
+
+          error ->
+            Session.close(media)
+            error
+        end
+      end
     end
   end
 
   defp options(session_id) do
-    case MTProto.Registry.value(session_id, :supervisor) do
+    case Registry.value(session_id, :supervisor) do
       {:ok, opts} -> {:ok, opts}
       :error -> {:error, :no_session}
     end
@@ -47,22 +57,36 @@ defmodule MTProto.Session.Media do
   @doc "The ids of `session_id`'s open media connections."
   @spec list(Session.session_id()) :: [Session.session_id()]
   def list(session_id) do
-    Registry.select(MTProto.Registry, [
-      {{{session_id, {:media, :"$1"}}, :_, :_}, [], [:"$1"]}
-    ])
+    case call_handler(session_id, :media) do
+      ids when is_list(ids) -> Enum.filter(ids, &Registry.whereis(&1, :handler))
+      _ -> []
+    end
   end
 
   @doc false
-  # Called by a media session's handler at start.
-  @spec register(keyword()) :: :ok
-  def register(opts) do
-    case {opts[:kind], opts[:parent]} do
-      {:media, parent} when is_integer(parent) ->
-        {:ok, _} = Registry.register(MTProto.Registry, {parent, {:media, opts[:session_id]}}, nil)
-        :ok
-
-      _ ->
-        :ok
+  # The main session's salts, for a media connection starting (nil if it has none).
+  @spec salts(Session.session_id()) :: MTProto.Session.Salts.t() | nil
+  def salts(parent) do
+    case call_handler(parent, :salts) do
+      {:ok, salts} -> salts
+      _ -> nil
     end
+  end
+
+  @doc false
+  # Passes the main session's salts on to its media connections.
+  @spec share_salts([Session.session_id()], MTProto.Session.Salts.t()) :: :ok
+  def share_salts(media_ids, salts) do
+    for id <- media_ids, pid = Registry.whereis(id, :handler), do: send(pid, {:shared_salts, salts})
+    :ok
+  end
+
+  defp call_handler(session_id, message) do
+    case Registry.whereis(session_id, :handler) do
+      nil -> {:error, :no_session}
+      pid -> GenServer.call(pid, message)
+    end
+  catch
+    :exit, _ -> {:error, :no_session}
   end
 end
