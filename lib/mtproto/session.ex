@@ -38,6 +38,10 @@ defmodule MTProto.Session do
       fields).
     * `:temp_key` — lifetime in seconds to create a temporary key instead of a permanent one.
     * `:ping_interval` (ms, default 60 000), `:backoff_min`, `:backoff_max` (ms).
+    * `:max_queue` (requests, default 10 000), `:max_queue_bytes` (default 16 MiB): the
+      bounded queue (`MTProto.Session.Backpressure`).
+    * `:client_events` — `false` keeps the client out of the lifecycle events
+      (`MTProto.Session.Lifecycle`); they are sent as `{:mtproto_event, session_id, name, meta}`.
   """
   @spec open(integer(), keyword()) :: {:ok, session_id()} | {:error, term()}
   def open(dc_id, opts \\ []) when is_integer(dc_id) do
