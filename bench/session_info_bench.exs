@@ -44,8 +44,41 @@ defmodule SessionInfoBench do
     row("share of one core when polled every second (%)", ours.cpu_ms / 10, base.cpu_ms / 10)
     IO.puts("| session processes awake after the polls | #{woken_ours} | #{woken_base} | |")
 
+    publication(hd(sids))
     Enum.each(sids, &Session.close/1)
     :peer.stop(peer)
+  end
+
+  # What publishing costs the session: one publication of a real handler's and listener's
+  # snapshots (a sequential call has each process publish about twice), from a process
+  # registered like them.
+  defp publication(sid) do
+    [{_, handler}] = Elixir.Registry.lookup(MTProto.Registry, {sid, :handler})
+    [{_, listener}] = Elixir.Registry.lookup(MTProto.Registry, {sid, :listener})
+
+    task =
+      Task.async(fn ->
+        {:ok, _} = Elixir.Registry.register(MTProto.Registry, {:bench, :handler}, nil)
+        {:ok, _} = Elixir.Registry.register(MTProto.Registry, {:bench, :listener}, nil)
+        n = 200_000
+
+        for {role, value} <- [handler: handler, listener: listener] do
+          {us, _} =
+            :timer.tc(fn ->
+              for _ <- 1..n,
+                  do: MTProto.Session.Info.publish(:bench, role, fn -> value end, 0, true)
+            end)
+
+          {role, us / n}
+        end
+      end)
+
+    [handler: h, listener: l] = Task.await(task, 60_000)
+
+    IO.puts(
+      "\npublishing a snapshot (the sessions' side): handler #{fmt(h * 1000)} ns, " <>
+        "listener #{fmt(l * 1000)} ns each"
+    )
   end
 
   # Median wall and whole-VM CPU time of one poll of every session, one poll a second.
