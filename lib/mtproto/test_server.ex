@@ -39,6 +39,14 @@ defmodule MTProto.TestServer do
   answered with that transport error and the connection closed), and the one-shot handshake
   faults `:dh_gen_retry` and `:dh_gen_fail`. Answers that cannot be delivered because their
   connection is gone go out on the session's next connection.
+
+  Events (`MTProto.Event`, every one with the server's pid as `:server` in the metadata):
+  `[:mtproto, :test_server, :connection, :opened]` (`:peer`), `[..., :connection, :closed]`
+  (`:framing`, `:packets`), `[..., :auth_key, :created]` (`:auth_key_id`, `:temp`),
+  `[..., :rpc]` (measurement `:duration` in native units; `:method`, `:result` (`:ok` or
+  `{:error, code, message}`), `:auth_key_id`, `:session_id`, `:msg_id`, `:layer`),
+  `[..., :bad_msg]` (`:code`, `:msg_id`, `:seqno`, `:auth_key_id`, `:session_id`; 48 for a bad
+  salt) and `[..., :transport_error]` (`:code`, `:reason`).
   """
 
   alias MTProto.TestServer.{Core, Shared}

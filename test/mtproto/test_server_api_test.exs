@@ -138,4 +138,50 @@ defmodule MTProto.TestServerApiTest do
   defp cdn_keys do
     for i <- 1..40, do: %{_: :cdnPublicKey, dc_id: i, public_key: String.duplicate("key #{i} ", 20)}
   end
+
+  test "events: connections, keys, calls, refused messages and transport errors" do
+    server =
+      start_server(handlers: %{"updates.getState": fn _, _ -> {:error, 420, "FLOOD_WAIT_1"} end})
+
+    me = self()
+    id = make_ref()
+
+    MTProto.Event.attach(id, [[:mtproto, :test_server]], fn name, measurements, meta, _ ->
+      if meta.server == server, do: send(me, {:event, name, measurements, meta})
+    end)
+
+    on_exit(fn -> MTProto.Event.detach(id) end)
+    client = inited(server)
+    <<key_id::little-signed-64>> = Crypto.auth_key_id(client.auth_key)
+    assert_receive {:event, [:mtproto, :test_server, :connection, :opened], _, %{peer: {_, _}}}
+
+    assert_receive {:event, [:mtproto, :test_server, :auth_key, :created], _,
+                    %{auth_key_id: ^key_id}}
+
+    assert_receive {:event, [:mtproto, :test_server, :rpc], %{duration: d},
+                    %{method: :"help.getNearestDc", result: :ok, layer: 198}}
+                   when d >= 0
+
+    {_, client} = C.call(client, %{_: :"updates.getState"})
+
+    assert_receive {:event, [:mtproto, :test_server, :rpc], _,
+                    %{method: :"updates.getState", result: {:error, 420, "FLOOD_WAIT_1"}}}
+
+    {_, client} = C.send_term(client, %{_: :ping, ping_id: 1}, seqno: 2)
+
+    assert_receive {:event, [:mtproto, :test_server, :bad_msg], _,
+                    %{code: 35, auth_key_id: ^key_id}}
+
+    C.close(client)
+
+    assert_receive {:event, [:mtproto, :test_server, :connection, :closed], _,
+                    %{framing: :intermediate, packets: packets}}
+                   when packets >= 5
+
+    bad = C.send_packet(connect(server), :crypto.strong_rand_bytes(8) <> <<0::512>>)
+    assert {{:transport_error, -404}, _} = C.recv_event(bad)
+
+    assert_receive {:event, [:mtproto, :test_server, :transport_error], _,
+                    %{code: -404, reason: :unknown_auth_key}}
+  end
 end

@@ -6,7 +6,7 @@ defmodule MTProto.TestServer.Api do
   handlers. Results are TL-encoded here (gzip_packed when large).
   """
 
-  alias MTProto.TL
+  alias MTProto.{Event, TL}
   alias MTProto.TL.Schema
   alias MTProto.TestServer.{AuthKeys, Config, Shared}
 
@@ -54,19 +54,50 @@ defmodule MTProto.TestServer.Api do
     name = query._
     ctx = Map.put(ctx, :layer, key_layer || layer || Schema.layer())
 
+    started = System.monotonic_time()
+
     cond do
       not Schema.method?(name) ->
         {:error, 400, invalid_method_message(Schema.id(name))}
+        |> observed(name, ctx, started)
 
       key_layer == nil and name not in @service_methods ->
-        {:error, 400, "CONNECTION_NOT_INITED"}
+        {:error, 400, "CONNECTION_NOT_INITED"} |> observed(name, ctx, started)
 
       handler = Map.get(shared.handlers, name) ->
-        {:async, fn -> encode_outcome(name, run_handler(handler, query, ctx)) end}
+        {:async,
+         fn ->
+           encode_outcome(name, run_handler(handler, query, ctx)) |> observed(name, ctx, started)
+         end}
 
       true ->
-        builtin(name, query, ctx, shared)
+        builtin(name, query, ctx, shared) |> observed(name, ctx, started)
     end
+  end
+
+  # [:mtproto, :test_server, :rpc]: one per API call answered, with its duration and outcome.
+  defp observed(outcome, name, ctx, started) do
+    result =
+      case outcome do
+        {:ok, _} -> :ok
+        {:error, code, message} -> {:error, code, message}
+      end
+
+    Event.emit(
+      [:mtproto, :test_server, :rpc],
+      %{duration: System.monotonic_time() - started},
+      %{
+        server: ctx.server,
+        method: name,
+        result: result,
+        auth_key_id: ctx.auth_key_id,
+        session_id: ctx.session_id,
+        msg_id: ctx.msg_id,
+        layer: ctx.layer
+      }
+    )
+
+    outcome
   end
 
   defp unwrap(%{_: :invokeWithLayer, layer: layer, query: query}, _layer, init),

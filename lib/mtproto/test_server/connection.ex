@@ -9,7 +9,7 @@ defmodule MTProto.TestServer.Connection do
 
   use GenServer, restart: :temporary
 
-  alias MTProto.{Crypto, Message, MessageId, Transport}
+  alias MTProto.{Crypto, Event, Message, MessageId, Transport}
   alias MTProto.TestServer.{AuthKeys, Faults, Handshake, Session, Shared}
 
   # An idle connection hibernates after this many ms.
@@ -49,14 +49,24 @@ defmodule MTProto.TestServer.Connection do
   # port closed by its owner's exit may drop data still queued in the driver; shutdown(write)
   # sends it, then the FIN.
   @impl true
-  def terminate(_reason, %{socket: socket}) do
+  def terminate(_reason, %{socket: socket} = state) do
     :gen_tcp.shutdown(socket, :write)
     :gen_tcp.close(socket)
+    framing = Transport.framing(state.transport)
+    emit(state, [:connection, :closed], %{framing: framing, packets: state.packets})
   end
 
   @impl true
   def handle_info(:socket_ready, state) do
     :ok = :inet.setopts(state.socket, active: :once)
+
+    peer =
+      case :inet.peername(state.socket) do
+        {:ok, peer} -> peer
+        {:error, _} -> nil
+      end
+
+    emit(state, [:connection, :opened], %{peer: peer})
     {:noreply, state}
   end
 
@@ -123,7 +133,7 @@ defmodule MTProto.TestServer.Connection do
 
     cond do
       code = Faults.get(state.shared, :transport_error) ->
-        transport_error(state, code)
+        transport_error(state, code, :fault)
 
       true ->
         case drop_randomly(state) do
@@ -160,7 +170,7 @@ defmodule MTProto.TestServer.Connection do
   # Handshake messages are unencrypted: a quick-ack request on them has no token to answer with.
   defp dispatch(<<0::64, _::binary>> = packet, _quick_ack, state) do
     with {:ok, msg_id, body} <- Message.decode_plain(packet),
-         true <- MessageId.valid_parity?(msg_id, :client),
+         true <- MessageId.valid_parity?(msg_id, :client) || {:error, :bad_msg_id},
          {:reply, answer, hs} <- handshake_step(state, body) do
       state = %{state | handshake: hs}
 
@@ -173,12 +183,12 @@ defmodule MTProto.TestServer.Connection do
 
       write(%{state | last_plain_id: id}, [Message.encode_plain(id, answer)])
     else
-      _ -> transport_error(state, -404)
+      {:error, reason} -> transport_error(state, -404, reason)
     end
   end
 
   defp dispatch(<<key_id::little-signed-64, _::binary>> = packet, quick_ack, state) do
-    with {:ok, key} <- AuthKeys.fetch(state.shared, key_id),
+    with {:ok, key} <- AuthKeys.fetch(state.shared, key_id) |> or_error(:unknown_auth_key),
          {:ok, plaintext, token} <- Crypto.decrypt_message_quick_ack(key.key, :client, packet),
          {:ok, message} <- Message.decode_plaintext(plaintext),
          {:ok, state} <- maybe_quick_ack(state, quick_ack, token) do
@@ -188,11 +198,14 @@ defmodule MTProto.TestServer.Connection do
       end
     else
       {:close, state} -> {:close, state}
-      _ -> transport_error(state, -404)
+      {:error, reason} -> transport_error(state, -404, reason)
     end
   end
 
-  defp dispatch(_short, _quick_ack, state), do: transport_error(state, -404)
+  defp dispatch(_short, _quick_ack, state), do: transport_error(state, -404, :short_packet)
+
+  defp or_error(:error, reason), do: {:error, reason}
+  defp or_error(ok, _reason), do: ok
 
   # The quick ack goes out as soon as the packet is known good, before any answer.
   defp maybe_quick_ack(state, false, _token), do: {:ok, state}
@@ -208,12 +221,21 @@ defmodule MTProto.TestServer.Connection do
 
   defp handshake_step(state, body) do
     case Handshake.step(state.handshake, body, state.shared) do
-      {:done, answer, _key, hs} -> {:reply, answer, hs}
-      other -> other
+      {:done, answer, key, hs} ->
+        emit(state, [:auth_key, :created], %{auth_key_id: key.id, temp: key.expires_at != nil})
+        {:reply, answer, hs}
+
+      other ->
+        other
     end
   end
 
-  defp transport_error(state, code) do
+  # [:mtproto, :test_server | name] with the server (its pid) in the metadata.
+  defp emit(state, name, meta),
+    do: Event.emit([:mtproto, :test_server | name], %{}, Map.put(meta, :server, state.shared.core))
+
+  defp transport_error(state, code, reason) do
+    emit(state, [:transport_error], %{code: code, reason: reason})
     {frame, transport} = Transport.encode_transport_error(state.transport, code)
     :gen_tcp.send(state.socket, frame)
     {:close, %{state | transport: transport}}

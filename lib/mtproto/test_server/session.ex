@@ -13,7 +13,7 @@ defmodule MTProto.TestServer.Session do
 
   import Bitwise
 
-  alias MTProto.{Crypto, Message, MessageId, TL}
+  alias MTProto.{Crypto, Event, Message, MessageId, TL}
   alias MTProto.TestServer.{Api, AuthKeys, Faults, History, Salts, Shared}
 
   @history_limit 2048
@@ -191,13 +191,14 @@ defmodule MTProto.TestServer.Session do
 
     cond do
       not MessageId.valid_parity?(id, :client) ->
-        {[bad_msg(m, 18)], state}
+        {[bad_msg(state, m, 18)], state}
 
       (window = MessageId.check_window(id, now)) != :ok ->
-        {[bad_msg(m, if(window == {:error, :too_old}, do: 16, else: 17))], state}
+        {[bad_msg(state, m, if(window == {:error, :too_old}, do: 16, else: 17))], state}
 
       not Salts.valid?(state.key, salt, now, Faults.rotation(shared), shared.salt_period) ->
         new_salt = current_salt(state)
+        observe_bad_msg(state, m, 48)
 
         body =
           TL.encode!(%{
@@ -248,24 +249,24 @@ defmodule MTProto.TestServer.Session do
 
     cond do
       not MessageId.valid_parity?(id, :client) ->
-        {[bad_msg(m, 18)], state}
+        {[bad_msg(state, m, 18)], state}
 
       (window = MessageId.check_window(id, Faults.now(state.shared))) != :ok ->
-        {[bad_msg(m, if(window == {:error, :too_old}, do: 16, else: 17))], state}
+        {[bad_msg(state, m, if(window == {:error, :too_old}, do: 16, else: 17))], state}
 
       History.seen?(state.history, id) ->
         if container,
-          do: {[bad_msg(m, 19)], state},
+          do: {[bad_msg(state, m, 19)], state},
           else: duplicate(state, m)
 
       History.forgotten?(state.history, id) ->
-        {[bad_msg(m, 20)], state}
+        {[bad_msg(state, m, 20)], state}
 
       not Message.seqno_parity_ok?(seqno, body) ->
-        {[bad_msg(m, if((seqno &&& 1) == 1, do: 34, else: 35))], state}
+        {[bad_msg(state, m, if((seqno &&& 1) == 1, do: 34, else: 35))], state}
 
       (order = seqno_order(state, id, seqno)) != :ok ->
-        {[bad_msg(m, order)], state}
+        {[bad_msg(state, m, order)], state}
 
       # The container's id (created after the messages in it) is recorded after them, so they
       # arrive in increasing order.
@@ -288,7 +289,7 @@ defmodule MTProto.TestServer.Session do
         end)
 
       {:error, _} ->
-        {[bad_msg(m, 64)], state}
+        {[bad_msg(state, m, 64)], state}
     end
   end
 
@@ -529,7 +530,9 @@ defmodule MTProto.TestServer.Session do
   defp rpc_error(req, code, message),
     do: rpc_result(req, TL.encode!(%{_: :rpc_error, error_code: code, error_message: message}))
 
-  defp bad_msg(m, code) do
+  defp bad_msg(state, m, code) do
+    observe_bad_msg(state, m, code)
+
     body =
       TL.encode!(%{
         _: :bad_msg_notification,
@@ -539,6 +542,18 @@ defmodule MTProto.TestServer.Session do
       })
 
     {:new, :response, body, nil}
+  end
+
+  # [:mtproto, :test_server, :bad_msg]: a message refused with bad_msg_notification (or 48).
+  defp observe_bad_msg(state, m, code) do
+    Event.emit([:mtproto, :test_server, :bad_msg], %{}, %{
+      server: state.shared.core,
+      code: code,
+      msg_id: m.msg_id,
+      seqno: m.seqno,
+      auth_key_id: state.key_id,
+      session_id: state.session_id
+    })
   end
 
   ## sending
