@@ -76,19 +76,19 @@ defmodule MTProto.Session.Backpressure do
     %{bp | parked: parked, parked_count: :queue.len(parked)}
   end
 
-  @doc "The parked calls that may go now (the queue is under its limits), oldest first."
-  @spec unpark(t()) :: {[term()], t()}
-  def unpark(bp), do: unpark(bp, [])
+  @doc """
+  The oldest parked call, if the queue is under its limits. Its size is known only once it
+  is encoded, so the caller admits it before taking the next one.
+  """
+  @spec unpark(t()) :: {:ok, term(), t()} | :none
+  def unpark(%{parked_count: 0}), do: :none
 
-  defp unpark(%{parked_count: 0} = bp, acc), do: {Enum.reverse(acc), bp}
-
-  defp unpark(bp, acc) do
-    # Each unparked call is admitted by the caller afterwards: reserve its message slot here.
-    if bp.count + length(acc) >= bp.max_messages or (bp.bytes >= bp.max_bytes and bp.count > 0) do
-      {Enum.reverse(acc), bp}
+  def unpark(bp) do
+    if at_limit?(bp) do
+      :none
     else
       {{:value, item}, parked} = :queue.out(bp.parked)
-      unpark(%{bp | parked: parked, parked_count: bp.parked_count - 1}, [item | acc])
+      {:ok, item, %{bp | parked: parked, parked_count: bp.parked_count - 1}}
     end
   end
 

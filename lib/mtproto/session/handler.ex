@@ -740,12 +740,14 @@ defmodule MTProto.Session.Handler do
   end
 
   defp unpark(state) do
-    {calls, bp} = Backpressure.unpark(state.control.bp)
-    state = %{state | control: %{state.control | bp: bp}}
+    case Backpressure.unpark(state.control.bp) do
+      {:ok, {:call, tag, request, flush?}, bp} ->
+        state = %{state | control: %{state.control | bp: bp}}
+        unpark(accept_call(state, tag, request, flush?))
 
-    Enum.reduce(calls, state, fn {:call, tag, request, flush?}, state ->
-      accept_call(state, tag, request, flush?)
-    end)
+      :none ->
+        state
+    end
   end
 
   defp maybe_drained(%{control: %{drain: %{from: from}, bp: bp}} = state)
