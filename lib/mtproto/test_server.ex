@@ -73,7 +73,9 @@ defmodule MTProto.TestServer do
   @doc """
   Starts a server. Options: `port: 0` (ephemeral), `ip: {127, 0, 0, 1}`, `dc_id: 2`,
   `rsa_key:` a private PEM (a 2048-bit key is generated when absent), `handlers: %{}`,
-  `name:`, `acceptors: 4`, `salt_period: 3600` (seconds a server salt is valid).
+  `name:`, `acceptors: 4`, `salt_period: 3600` (seconds a server salt is valid),
+  `max_connections: nil` (beyond it a new connection's first packet gets transport error -429,
+  too many connections).
   """
   @spec start_link(keyword()) :: GenServer.on_start()
   def start_link(opts \\ []), do: Core.start_link(opts)

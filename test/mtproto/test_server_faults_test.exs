@@ -109,6 +109,15 @@ defmodule MTProto.TestServerFaultsTest do
     assert {%{term: %{_: :pong}}, _, _} = C.answer(client, id)
   end
 
+  test "max_connections: one more connection gets -429 at its first packet" do
+    server = start_server(max_connections: 1)
+    first = keyed(server)
+    second = C.plain(connect(server), %{_: :req_pq_multi, nonce: <<1::128>>})
+    assert {{:transport_error, -429}, _} = C.recv_event(second)
+    {id, first} = C.send_term(first, %{_: :ping, ping_id: 1})
+    assert {%{term: %{_: :pong}}, _, _} = C.answer(first, id)
+  end
+
   test "an unknown fault is refused", %{server: server} do
     assert {:error, {:unknown_fault, :nonsense}} = TestServer.inject(server, :nonsense)
   end

@@ -25,6 +25,7 @@ defmodule MTProto.TestServer.Connection do
     :rng,
     :disconnect_timer,
     :number,
+    over_limit: false,
     handshake: nil,
     packets: 0,
     last_plain_id: 0
@@ -67,7 +68,7 @@ defmodule MTProto.TestServer.Connection do
       end
 
     emit(state, [:connection, :opened], %{peer: peer})
-    {:noreply, state}
+    {:noreply, %{state | over_limit: over_limit?(state.shared)}}
   end
 
   def handle_info({:tcp, socket, data}, %{socket: socket} = state) do
@@ -132,6 +133,9 @@ defmodule MTProto.TestServer.Connection do
     state = %{state | packets: state.packets + 1}
 
     cond do
+      state.over_limit ->
+        transport_error(state, -429, :too_many_connections)
+
       code = Faults.get(state.shared, :transport_error) ->
         transport_error(state, code, :fault)
 
@@ -145,6 +149,13 @@ defmodule MTProto.TestServer.Connection do
         end
     end
   end
+
+  # Beyond :max_connections (this one counted), the first packet gets -429 (the framing must be
+  # known to send it).
+  defp over_limit?(%Shared{max_connections: nil}), do: false
+
+  defp over_limit?(%Shared{max_connections: max, conns_sup: sup}),
+    do: DynamicSupervisor.count_children(sup).active > max
 
   defp maybe_drop_after(state) do
     case Faults.get(state.shared, :drop_after) do

@@ -20,7 +20,8 @@ defmodule MTProto.TestServer.Core do
         handlers: %{},
         name: nil,
         acceptors: 4,
-        salt_period: 3600
+        salt_period: 3600,
+        max_connections: nil
       )
 
     check_opts!(opts)
@@ -37,6 +38,10 @@ defmodule MTProto.TestServer.Core do
 
     unless is_integer(opts[:salt_period]) and opts[:salt_period] > 0,
       do: raise(ArgumentError, ":salt_period must be a positive integer")
+
+    unless is_nil(opts[:max_connections]) or
+             (is_integer(opts[:max_connections]) and opts[:max_connections] > 0),
+           do: raise(ArgumentError, ":max_connections must be a positive integer or nil")
 
     unless is_nil(opts[:rsa_key]) or is_binary(opts[:rsa_key]),
       do: raise(ArgumentError, ":rsa_key must be a private PEM")
@@ -119,7 +124,8 @@ defmodule MTProto.TestServer.Core do
       public_pem: public_pem,
       fingerprint: Crypto.rsa_fingerprint(public_pem),
       handlers: opts[:handlers],
-      salt_period: opts[:salt_period]
+      salt_period: opts[:salt_period],
+      max_connections: opts[:max_connections]
     }
 
     acceptors =

@@ -22,7 +22,8 @@ defmodule MTProto.TestServer.Shared do
     :public_pem,
     :fingerprint,
     handlers: %{},
-    salt_period: 3600
+    salt_period: 3600,
+    max_connections: nil
   ]
 
   @type t :: %__MODULE__{
@@ -40,6 +41,7 @@ defmodule MTProto.TestServer.Shared do
           public_pem: binary() | nil,
           fingerprint: integer() | nil,
           handlers: %{atom() => function()},
-          salt_period: pos_integer()
+          salt_period: pos_integer(),
+          max_connections: pos_integer() | nil
         }
 end
