@@ -179,10 +179,11 @@ defmodule MTProto.Session do
     * `:drain` or `{:drain, timeout_ms}` (default 15 000): refuses new requests
       (`{:error, :closing}`), sends what is queued and waits for every pending call to be
       answered, then stops. `:ok` when all were answered; `{:error, :drain_timeout}` when the
-      timeout came first (the calls still pending then got `{:error, :closed}`).
+      timeout came first (the calls still pending then got `{:error, :closed}`);
+      `{:error, :closing}` if another drain is already in progress (it closes the session).
   """
   @spec close(session_id(), :now | :drain | {:drain, timeout()}) ::
-          :ok | {:error, :no_session | :drain_timeout}
+          :ok | {:error, :no_session | :drain_timeout | :closing}
   def close(session_id, mode \\ :now)
 
   def close(session_id, :now) do
@@ -197,13 +198,15 @@ defmodule MTProto.Session do
   def close(session_id, :drain), do: close(session_id, {:drain, 15_000})
 
   def close(session_id, {:drain, timeout}) when is_integer(timeout) and timeout >= 0 do
-    with pid when pid != nil <- Registry.whereis(session_id, :handler),
-         drained <- safe(fn -> GenServer.call(pid, {:drain, timeout}, :infinity) end, :ok),
-         :ok <- close(session_id, :now) do
-      drained
-    else
-      nil -> {:error, :no_session}
-      error -> error
+    case Registry.whereis(session_id, :handler) do
+      nil ->
+        {:error, :no_session}
+
+      pid ->
+        case safe(fn -> GenServer.call(pid, {:drain, timeout}, :infinity) end, :ok) do
+          {:error, :closing} = error -> error
+          drained -> with :ok <- close(session_id, :now), do: drained
+        end
     end
   end
 

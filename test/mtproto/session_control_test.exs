@@ -196,6 +196,7 @@ if Code.ensure_loaded?(MTProto.TestServer) do
 
       closer = Task.async(fn -> Session.close(sid, :drain) end)
       wait_info(sid, & &1.draining?)
+      assert Session.close(sid, :drain) == {:error, :closing}
       assert app_config(sid, 99) == {:error, :closing}
       assert Session.send(sid, %{_: :ping, ping_id: 1}) == {:error, :closing}
 

@@ -154,6 +154,11 @@ defmodule MTProto.Session.Handler do
     reply(:ok, flush(%{state | core: core, held?: false}))
   end
 
+  # A second close(:drain) while one is in progress leaves it to the first.
+  def handle_call({:drain, _timeout}, _from, %{control: %{drain: drain}} = state)
+      when drain != nil,
+      do: reply({:error, :closing}, state)
+
   def handle_call({:drain, timeout}, from, state) do
     timer = Process.send_after(self(), :drain_timeout, timeout)
     control = %{state.control | drain: %{from: from, timer: timer}}
