@@ -3,6 +3,7 @@ defmodule MTProto.TestServerSessionTest do
 
   import Bitwise
 
+  alias MTProto.Test.CryptoReference
   alias MTProto.TL
 
   setup do
@@ -342,7 +343,21 @@ defmodule MTProto.TestServerSessionTest do
       {token, client} = C.send_message_quick_ack(client, msg)
       assert token >= 0x80000000
       assert {{:quick_ack, ^token}, client} = C.recv_event(client)
-      assert {%{term: %{_: :pong}}, _, _} = C.answer(client, msg.msg_id)
+      assert {%{term: %{_: :pong}}, _, client} = C.answer(client, msg.msg_id)
+
+      # The token as the transports page defines it, from the spec's own restatement, with a
+      # padding of the test's choosing: SHA256(auth_key[88, 32] <> plaintext <> padding)[0, 4].
+      {msg, client} = C.message(client, %{_: :ping, ping_id: 9})
+
+      plaintext =
+        Message.encode_plaintext(client.salt, client.session_id, msg.msg_id, msg.seqno, msg.body)
+
+      padding = :crypto.strong_rand_bytes(12 + rem(16 - rem(byte_size(plaintext) + 12, 16), 16))
+      packet = CryptoReference.encrypt_message(client.auth_key, :client, plaintext, padding)
+      expected = CryptoReference.quick_ack_token(client.auth_key, 0, plaintext <> padding)
+      client = C.send_packet(client, packet, quick_ack: true)
+      assert {{:quick_ack, ^expected}, client} = C.recv_event(client)
+      assert {%{term: %{_: :pong, ping_id: 9}}, _, _} = C.answer(client, msg.msg_id)
     end
   end
 
