@@ -211,11 +211,13 @@ defmodule MTProto.Session do
   end
 
   @doc """
-  Drops the connection and connects again now (also ends a temporary `disconnect/2`).
+  Drops the connection and connects again now (also ends a temporary `disconnect/2` or a
+  wait between attempts).
   Nothing is lost: what the server has not answered is sent again.
   """
   @spec reconnect(session_id()) :: :ok | {:error, :no_session}
-  def reconnect(session_id), do: listener_cast(session_id, &MTProto.Session.Listener.reconnect/1)
+  def reconnect(session_id),
+    do: listener_cast(session_id, &MTProto.Session.Listener.connect_now/1)
 
   @doc """
   `temporary: true`: drops the connection and stays disconnected until `reconnect/1` (or for

@@ -303,6 +303,22 @@ if Code.ensure_loaded?(MTProto.TestServer) do
       assert {:ok, %{paused?: false, connected?: true}} = Session.info(sid)
     end
 
+    test "reconnect/1 cuts a wait between attempts short", %{server: server} do
+      sid = open(server, backoff_min: 10_000, backoff_max: 20_000)
+      assert {:ok, _} = app_config(sid, 0)
+      TestServer.inject(server, {:drop_after, 1})
+      task = Task.async(fn -> app_config(sid, 1) end)
+      await_event(sid, :disconnected)
+      TestServer.clear_faults(server)
+      assert %{delay: delay} = await_event(sid, :reconnecting)
+      assert delay >= 5_000
+      t = System.monotonic_time(:millisecond)
+      assert :ok = Session.reconnect(sid)
+      await_event(sid, :connected)
+      assert {:ok, %{hash: 1}} = Task.await(task, 5_000)
+      assert System.monotonic_time(:millisecond) - t < 5_000
+    end
+
     test "disconnect(temporary: true, for: ms) comes back by itself", %{server: server} do
       sid = open(server)
       assert {:ok, _} = app_config(sid, 0)

@@ -54,6 +54,13 @@ defmodule MTProto.Session.Listener do
   @spec pause(pid()) :: :ok
   def pause(listener), do: GenServer.cast(listener, :pause)
 
+  @doc """
+  Connects now: ends a pause, cuts a backoff wait short, or drops the connection and
+  connects again (`MTProto.Session.reconnect/1`).
+  """
+  @spec connect_now(pid()) :: :ok
+  def connect_now(listener), do: GenServer.cast(listener, :connect_now)
+
   @doc "Socket state for `MTProto.Session.info/1`."
   @spec info(pid()) :: map()
   def info(listener), do: GenServer.call(listener, :info)
@@ -139,11 +146,15 @@ defmodule MTProto.Session.Listener do
     end
   end
 
-  def handle_cast(:reconnect, %{paused?: true} = state),
-    do: {:noreply, connect(%{state | paused?: false, attempt: 0})}
-
+  # Disconnected (a pause, or waiting between attempts): the session's own reconnects wait;
+  # connect_now/1 is the one that does not.
   def handle_cast(:reconnect, %{socket: nil} = state), do: {:noreply, state}
   def handle_cast(:reconnect, state), do: {:noreply, disconnect(state, :reconnect)}
+
+  def handle_cast(:connect_now, %{socket: nil} = state),
+    do: {:noreply, connect(%{state | paused?: false, attempt: 0})}
+
+  def handle_cast(:connect_now, state), do: {:noreply, disconnect(state, :reconnect)}
 
   def handle_cast(:pause, state) do
     if state.socket do
