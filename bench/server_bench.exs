@@ -80,7 +80,10 @@
 
 :persistent_term.put(:server_bench_remote, remote_binary)
 
+Code.require_file("support.exs", __DIR__)
+
 defmodule ServerBench do
+  import BenchSupport
   alias MTProto.{Crypto, Session, TL}
 
   @server :server_bench_dc
@@ -166,17 +169,11 @@ defmodule ServerBench do
   ## the datacenter
 
   defp start_datacenter do
-    paths = Enum.flat_map(:code.get_path(), &[~c"-pa", &1])
     # No scheduler busy-waiting in the server VM, so its runtime counts work only.
     no_spin = Enum.flat_map(~w(+sbwt +sbwtdcpu +sbwtdio), &[String.to_charlist(&1), ~c"none"])
-    {:ok, peer, _node} = :peer.start_link(%{connection: :standard_io, args: paths ++ no_spin})
-    {:ok, _} = :peer.call(peer, Application, :ensure_all_started, [:mtproto])
+    {peer, address, pem} = BenchSupport.start_datacenter(@server, [acceptors: 8], no_spin)
     remote = :persistent_term.get(:server_bench_remote)
     {:module, _} = :peer.call(peer, :code, :load_binary, [__MODULE__.Remote, ~c"nofile", remote])
-    spec = {MTProto.TestServer, [name: @server, port: 0, acceptors: 8]}
-    {:ok, _} = :peer.call(peer, DynamicSupervisor, :start_child, [MTProto.SessionSupervisor, spec])
-    address = :peer.call(peer, MTProto.TestServer, :address, [@server])
-    pem = :peer.call(peer, MTProto.TestServer, :public_key, [@server])
     {peer, address, pem}
   end
 
@@ -303,17 +300,6 @@ defmodule ServerBench do
 
     conns * calls / ((System.monotonic_time(:microsecond) - t) / 1_000_000)
   end
-
-  defp env_int(name, default) do
-    case System.get_env(name) do
-      nil -> default
-      value -> String.to_integer(value)
-    end
-  end
-
-  defp fmt(x) when is_float(x) and x >= 100, do: :erlang.float_to_binary(x, decimals: 0)
-  defp fmt(x) when is_float(x), do: :erlang.float_to_binary(x, decimals: 2)
-  defp fmt(x), do: to_string(x)
 end
 
 ServerBench.run()

@@ -10,7 +10,10 @@
 #   SESSION_BENCH_TRANSPORT=intermediate|abridged (obfuscated2 around it; default padded
 #   intermediate), SESSION_BENCH_GRAMJS=0 to skip gramjs.
 
+Code.require_file("support.exs", __DIR__)
+
 defmodule SessionBench do
+  import BenchSupport
   alias MTProto.Session
 
   @server :session_bench_dc
@@ -22,7 +25,7 @@ defmodule SessionBench do
   def run do
     idle = env_int("SESSION_BENCH_IDLE", 10_000)
     in_flight_calls = env_int("SESSION_BENCH_CALLS", 20_000)
-    {peer, address, pem} = start_datacenter()
+    {peer, address, pem} = start_datacenter(@server)
 
     IO.puts(
       "test datacenter in a separate VM at #{:inet.ntoa(elem(address, 0))}:#{elem(address, 1)}\n"
@@ -67,17 +70,6 @@ defmodule SessionBench do
   end
 
   ## The datacenter, in its own VM
-
-  defp start_datacenter do
-    paths = Enum.flat_map(:code.get_path(), &[~c"-pa", &1])
-    {:ok, peer, _node} = :peer.start_link(%{connection: :standard_io, args: paths})
-    {:ok, _} = :peer.call(peer, Application, :ensure_all_started, [:mtproto])
-    spec = {MTProto.TestServer, [name: @server, port: 0]}
-    {:ok, _} = :peer.call(peer, DynamicSupervisor, :start_child, [MTProto.SessionSupervisor, spec])
-    address = :peer.call(peer, MTProto.TestServer, :address, [@server])
-    pem = :peer.call(peer, MTProto.TestServer, :public_key, [@server])
-    {peer, address, pem}
-  end
 
   ## mtproto
 
@@ -320,25 +312,6 @@ defmodule SessionBench do
   end
 
   defp best_of(fun), do: Enum.max(for _ <- 1..@rounds, do: fun.())
-
-  defp median(list) do
-    sorted = Enum.sort(list)
-    Enum.at(sorted, div(length(sorted), 2))
-  end
-
-  defp env_int(name, default) do
-    case System.get_env(name) do
-      nil -> default
-      v -> String.to_integer(v)
-    end
-  end
-
-  defp fmt(nil), do: "n/a"
-  defp fmt(x) when is_float(x) and x >= 100, do: :erlang.float_to_binary(x, decimals: 0)
-  defp fmt(x) when is_float(x), do: :erlang.float_to_binary(x, decimals: 2)
-  defp fmt(x), do: to_string(x)
 end
 
-if Code.ensure_loaded?(MTProto.TestServer),
-  do: SessionBench.run(),
-  else: IO.puts("session bench: MTProto.TestServer is not built in, nothing to measure")
+SessionBench.run()

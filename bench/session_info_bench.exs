@@ -7,7 +7,10 @@
 #   MIX_ENV=bench mix run bench/session_info_bench.exs   (or: make bench)
 #   SESSION_INFO_BENCH_N=10000 SESSION_INFO_BENCH_ROUNDS=5 to change the sizes.
 
+Code.require_file("support.exs", __DIR__)
+
 defmodule SessionInfoBench do
+  import BenchSupport
   alias MTProto.{Registry, Session}
   alias MTProto.Session.Listener
 
@@ -16,7 +19,7 @@ defmodule SessionInfoBench do
   def run do
     n = env_int("SESSION_INFO_BENCH_N", 10_000)
     rounds = env_int("SESSION_INFO_BENCH_ROUNDS", 5)
-    {peer, address, pem} = start_datacenter()
+    {peer, address, pem} = start_datacenter(@server)
 
     opts = [address: address, rsa_keys: [pem], storage: nil, api_id: 1, backoff_min: 50]
     {:ok, first} = Session.open(2, Keyword.put(opts, :client, self()))
@@ -118,16 +121,6 @@ defmodule SessionInfoBench do
   defp row(name, a, b),
     do: IO.puts("| #{name} | #{fmt(a)} | #{fmt(b)} | #{fmt(b / max(a, 1.0e-9))}x |")
 
-  defp start_datacenter do
-    paths = Enum.flat_map(:code.get_path(), &[~c"-pa", &1])
-    {:ok, peer, _node} = :peer.start_link(%{connection: :standard_io, args: paths})
-    {:ok, _} = :peer.call(peer, Application, :ensure_all_started, [:mtproto])
-    spec = {MTProto.TestServer, [name: @server, port: 0]}
-    {:ok, _} = :peer.call(peer, DynamicSupervisor, :start_child, [MTProto.SessionSupervisor, spec])
-    address = :peer.call(peer, MTProto.TestServer, :address, [@server])
-    {peer, address, :peer.call(peer, MTProto.TestServer, :public_key, [@server])}
-  end
-
   defp wait_connected(sids, tries \\ 600) do
     pending = Enum.reject(sids, &match?({:ok, %{connected?: true, queued: 0}}, Session.info(&1)))
 
@@ -137,21 +130,6 @@ defmodule SessionInfoBench do
       true -> Process.sleep(100) && wait_connected(pending, tries - 1)
     end
   end
-
-  defp median(list), do: list |> Enum.sort() |> Enum.at(div(length(list), 2))
-
-  defp env_int(name, default) do
-    case System.get_env(name) do
-      nil -> default
-      v -> String.to_integer(v)
-    end
-  end
-
-  defp fmt(x) when is_float(x) and x >= 100, do: :erlang.float_to_binary(x, decimals: 0)
-  defp fmt(x) when is_float(x), do: :erlang.float_to_binary(x, decimals: 2)
-  defp fmt(x), do: to_string(x)
 end
 
-if Code.ensure_loaded?(MTProto.TestServer),
-  do: SessionInfoBench.run(),
-  else: IO.puts("session_info_bench: needs MTProto.TestServer (skipped)")
+SessionInfoBench.run()

@@ -196,12 +196,6 @@ defmodule Mix.Tasks.Mtproto.Demo do
   defp datacenter(opts, dc) do
     case opts[:address] do
       nil ->
-        unless Code.ensure_loaded?(MTProto.TestServer),
-          do:
-            Mix.raise(
-              "the embedded test datacenter (MTProto.TestServer) is not built in; use --address"
-            )
-
         # help.getNearestDc answered by a handler that counts how often the server ran it.
         runs = :counters.new(1, [:atomics])
         :persistent_term.put({__MODULE__, :runs}, runs)
