@@ -124,7 +124,8 @@ defmodule MTProto.TestServer do
   @doc """
   Sends an `Updates` term (e.g. `%{_: :updateShort, update: ..., date: ...}`) to every session
   with a live connection, or only to those of one auth key (`auth_key_id` as the signed 64-bit
-  integer, or its 8 wire bytes). Returns how many sessions it was sent to.
+  integer, or its 8 wire bytes). Returns how many sessions it was sent to; raises `ArgumentError` for an update above the
+  16 MiB packet limit.
   """
   @spec push_update(server(), :all | integer() | <<_::64>>, map()) :: non_neg_integer()
   def push_update(server, target, update), do: Core.push_update(server, target, update)

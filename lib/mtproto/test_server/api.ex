@@ -3,15 +3,20 @@ defmodule MTProto.TestServer.Api do
   API calls on a test server: unwraps `invokeWithLayer`, `initConnection` and the other
   `invoke*` wrappers, enforces `CONNECTION_NOT_INITED` on keys that never sent
   `initConnection`, serves `help.getNearestDc` and `help.getConfig` itself, and runs the user's
-  handlers. Results are TL-encoded here (gzip_packed when large).
+  handlers. Results are TL-encoded here (gzip_packed when large); a result that cannot be sent
+  in one packet becomes 500 `RESULT_TOO_LARGE`, and a handler that raises, throws, exits or
+  returns a malformed value gets 500 `INTERNAL`: the call is answered and the connection stays.
   """
 
   alias MTProto.{Event, TL}
   alias MTProto.TL.Schema
-  alias MTProto.TestServer.{AuthKeys, Config, Shared}
+  alias MTProto.TestServer.{AuthKeys, Config, Session, Shared}
 
   # Results larger than this are sent gzip_packed when that makes them smaller.
   @gzip_above 1024
+
+  # Error messages longer than this are a handler's bug (Telegram's are short identifiers).
+  @max_error_message 4096
 
   # Methods of the MTProto layer a client may wrap before initConnection.
   @service_methods [:ping, :ping_delay_disconnect, :get_future_salts, :rpc_drop_answer]
@@ -67,13 +72,34 @@ defmodule MTProto.TestServer.Api do
       handler = Map.get(shared.handlers, name) ->
         {:async,
          fn ->
-           encode_outcome(name, run_handler(handler, query, ctx)) |> observed(name, ctx, started)
+           encode_outcome(name, run_handler(handler, query, ctx))
+           |> sendable()
+           |> observed(name, ctx, started)
          end}
 
       true ->
-        builtin(name, query, ctx, shared) |> observed(name, ctx, started)
+        builtin(name, query, ctx, shared) |> sendable() |> observed(name, ctx, started)
     end
   end
+
+  @doc """
+  The largest result (as sent, after gzip_packed) that fits one message: the body of an
+  `rpc_result` (12 bytes of header) must stay within `MTProto.TestServer.Session.max_body/0`.
+  """
+  @spec max_result() :: pos_integer()
+  def max_result, do: Session.max_body() - 12
+
+  # The result as it goes out (gzip_packed when that helps), or 500 RESULT_TOO_LARGE when it
+  # cannot go out in one packet (the framing's limit is 16 MiB).
+  defp sendable({:ok, result}) do
+    packed = maybe_gzip(result)
+
+    if byte_size(packed) > max_result(),
+      do: {:error, 500, "RESULT_TOO_LARGE"},
+      else: {:ok, packed}
+  end
+
+  defp sendable(error), do: error
 
   # [:mtproto, :test_server, :rpc]: one per API call answered, with its duration and outcome.
   defp observed(outcome, name, ctx, started) do
@@ -110,10 +136,11 @@ defmodule MTProto.TestServer.Api do
 
   defp unwrap(%{_: _} = query, layer, init), do: {query, layer, init}
 
+  # A handler that raises, throws or exits answers 500 INTERNAL like any other server bug.
   defp run_handler(handler, query, ctx) do
     handler.(query, ctx)
-  rescue
-    _exception -> {:error, 500, "INTERNAL"}
+  catch
+    _kind, _reason -> {:error, 500, "INTERNAL"}
   end
 
   defp builtin(:ping, %{ping_id: ping_id}, ctx, _shared),
@@ -139,24 +166,38 @@ defmodule MTProto.TestServer.Api do
   @spec encode_outcome(atom(), term()) :: {:ok, binary()} | {:error, integer(), String.t()}
   def encode_outcome(_method, {:ok, {:raw, binary}}) when is_binary(binary), do: {:ok, binary}
 
+  def encode_outcome(_method, {:ok, {:raw, _not_binary}}), do: {:error, 500, "INTERNAL"}
+
   def encode_outcome(method, {:ok, value}) do
     case TL.encode_result(method, value) do
       {:ok, binary} -> {:ok, binary}
       {:error, _} -> {:error, 500, "INTERNAL"}
     end
+  rescue
+    _exception -> {:error, 500, "INTERNAL"}
   end
 
+  # error_code is an int; the rpc_error (code, message: 12 bytes, padding 3) must fit a result.
   def encode_outcome(_method, {:error, code, message})
-      when is_integer(code) and is_binary(message),
+      when is_integer(code) and code in -0x80000000..0x7FFFFFFF and is_binary(message) and
+             byte_size(message) <= @max_error_message,
       do: {:error, code, message}
 
   def encode_outcome(_method, _other), do: {:error, 500, "INTERNAL"}
 
-  @doc "A result as sent: gzip_packed when large and smaller that way."
+  @doc """
+  A result as sent: gzip_packed when large and smaller that way (never when the packed bytes
+  would not be a valid TL `bytes`, above 16 MiB).
+  """
   @spec maybe_gzip(binary()) :: binary()
   def maybe_gzip(result) when byte_size(result) > @gzip_above do
-    packed = TL.gzip(result)
-    if byte_size(packed) < byte_size(result), do: packed, else: result
+    with gzipped when byte_size(gzipped) < byte_size(result) <- :zlib.gzip(result),
+         {:ok, packed} when byte_size(packed) < byte_size(result) <-
+           TL.encode(%{_: :gzip_packed, packed_data: gzipped}) do
+      packed
+    else
+      _ -> result
+    end
   end
 
   def maybe_gzip(result), do: result

@@ -61,6 +61,9 @@ defmodule MTProto.TestServer.Core do
     shared = shared(server)
     body = MTProto.TL.encode!(update)
 
+    if byte_size(body) > Session.max_body(),
+      do: raise(ArgumentError, "update of #{byte_size(body)} bytes is above the packet limit")
+
     target =
       case target do
         <<id::little-signed-64>> -> id

@@ -21,6 +21,9 @@ defmodule MTProto.TestServer.Session do
   @sent_limit 512
   @answers_limit 1024
   @max_container 1024
+  # The framing's packet limit (16 MiB) less what encryption adds (auth_key_id, msg_key, the
+  # 32-byte header, at most 76 bytes of padding) with room to spare.
+  @max_body 16 * 1024 * 1024 - 1024
   # An idle session hibernates after this many ms.
   @hibernate_after 1000
 
@@ -47,6 +50,10 @@ defmodule MTProto.TestServer.Session do
   ]
 
   ## API
+
+  @doc "The largest message body this server sends: every packet stays within the framing's limit."
+  @spec max_body() :: pos_integer()
+  def max_body, do: @max_body
 
   @doc """
   Hands a decrypted message to its session (started if new) on behalf of connection `conn`;
@@ -525,7 +532,7 @@ defmodule MTProto.TestServer.Session do
   defp answer(m, term), do: {:new, :response, TL.encode!(term), m.msg_id}
 
   defp rpc_result(req, result),
-    do: {:new, :response, Message.encode_rpc_result(req, Api.maybe_gzip(result)), req}
+    do: {:new, :response, Message.encode_rpc_result(req, result), req}
 
   defp rpc_error(req, code, message),
     do: rpc_result(req, TL.encode!(%{_: :rpc_error, error_code: code, error_message: message}))
@@ -584,7 +591,7 @@ defmodule MTProto.TestServer.Session do
     {messages, state} = Enum.map_reduce(items, state, &assign/2)
 
     messages
-    |> Enum.chunk_every(@max_container)
+    |> chunk_containers()
     |> Enum.map_reduce(state, fn
       [one], state ->
         {encrypt(state, one), state}
@@ -595,6 +602,26 @@ defmodule MTProto.TestServer.Session do
         container = %{msg_id: id, seqno: seqno, body: Message.encode_container(many)}
         {encrypt(state, container), %{state | out_count: count}}
     end)
+  end
+
+  # Containers of at most @max_container messages whose body stays within @max_body (8 bytes
+  # of header, 16 per message); a message too large to share a packet goes alone.
+  defp chunk_containers(messages) do
+    Enum.chunk_while(
+      messages,
+      {[], 0, 8},
+      fn m, {acc, count, size} ->
+        add = 16 + byte_size(m.body)
+
+        if acc != [] and (count == @max_container or size + add > @max_body),
+          do: {:cont, Enum.reverse(acc), {[m], 1, 8 + add}},
+          else: {:cont, {[m | acc], count + 1, size + add}}
+      end,
+      fn
+        {[], _, _} -> {:cont, {[], 0, 8}}
+        {acc, _, _} -> {:cont, Enum.reverse(acc), {[], 0, 8}}
+      end
+    )
   end
 
   defp assign({:old, id, seqno, body}, state), do: {%{msg_id: id, seqno: seqno, body: body}, state}
