@@ -75,7 +75,9 @@ defmodule MTProto.TestServer do
   `rsa_key:` a private PEM (a 2048-bit key is generated when absent), `handlers: %{}`,
   `name:`, `acceptors: 4`, `salt_period: 3600` (seconds a server salt is valid),
   `max_connections: nil` (beyond it a new connection's first packet gets transport error -429,
-  too many connections).
+  too many connections), `max_sessions_per_key: 64` (beyond it the key's least recently used
+  session is forgotten), `session_idle_timeout: 600_000` (ms without a message from the client
+  after which a session is forgotten, or `:infinity`).
   """
   @spec start_link(keyword()) :: GenServer.on_start()
   def start_link(opts \\ []), do: Core.start_link(opts)

@@ -21,7 +21,9 @@ defmodule MTProto.TestServer.Core do
         name: nil,
         acceptors: 4,
         salt_period: 3600,
-        max_connections: nil
+        max_connections: nil,
+        max_sessions_per_key: 64,
+        session_idle_timeout: 600_000
       )
 
     check_opts!(opts)
@@ -42,6 +44,17 @@ defmodule MTProto.TestServer.Core do
     unless is_nil(opts[:max_connections]) or
              (is_integer(opts[:max_connections]) and opts[:max_connections] > 0),
            do: raise(ArgumentError, ":max_connections must be a positive integer or nil")
+
+    unless is_integer(opts[:max_sessions_per_key]) and opts[:max_sessions_per_key] > 0,
+      do: raise(ArgumentError, ":max_sessions_per_key must be a positive integer")
+
+    unless opts[:session_idle_timeout] == :infinity or
+             (is_integer(opts[:session_idle_timeout]) and opts[:session_idle_timeout] > 0),
+           do:
+             raise(
+               ArgumentError,
+               ":session_idle_timeout must be positive milliseconds or :infinity"
+             )
 
     unless is_nil(opts[:rsa_key]) or is_binary(opts[:rsa_key]),
       do: raise(ArgumentError, ":rsa_key must be a private PEM")
@@ -71,8 +84,8 @@ defmodule MTProto.TestServer.Core do
       end
 
     :ets.tab2list(shared.sessions)
-    |> Enum.filter(fn {{key_id, _session_id}, _pid} -> target == :all or key_id == target end)
-    |> Enum.count(fn {_, pid} -> Session.push(pid, body) == :ok end)
+    |> Enum.filter(fn {{key_id, _session_id}, _pid, _used} -> target == :all or key_id == target end)
+    |> Enum.count(fn {_, pid, _} -> Session.push(pid, body) == :ok end)
   end
 
   @doc false
@@ -116,7 +129,8 @@ defmodule MTProto.TestServer.Core do
       core: self(),
       config: config,
       keys: :ets.new(:test_server_keys, [:public, read_concurrency: true]),
-      sessions: :ets.new(:test_server_sessions, [:public, read_concurrency: true]),
+      # Ordered by {auth_key_id, session_id}: the sessions of one key are a cheap range.
+      sessions: :ets.new(:test_server_sessions, [:ordered_set, :public, read_concurrency: true]),
       sessions_sup: sessions_sup,
       conns_sup: conns_sup,
       listen: listen,
@@ -128,7 +142,9 @@ defmodule MTProto.TestServer.Core do
       fingerprint: Crypto.rsa_fingerprint(public_pem),
       handlers: opts[:handlers],
       salt_period: opts[:salt_period],
-      max_connections: opts[:max_connections]
+      max_connections: opts[:max_connections],
+      max_sessions_per_key: opts[:max_sessions_per_key],
+      session_idle_timeout: opts[:session_idle_timeout]
     }
 
     acceptors =

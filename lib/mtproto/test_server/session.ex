@@ -7,6 +7,11 @@ defmodule MTProto.TestServer.Session do
   what cannot be delivered (the connection is gone) stays unacknowledged and is sent again on
   the session's next connection. Answers are kept by request msg_id, so a duplicate request is
   answered with the stored answer and never executed twice.
+
+  Like Telegram, the server forgets sessions: beyond `:max_sessions_per_key` sessions on one
+  auth key the least recently used one goes, and a session that heard nothing from its client
+  for `:session_idle_timeout` ms (and runs no call) stops. The client's next message on it opens
+  a new session (`new_session_created`).
   """
 
   use GenServer, restart: :temporary
@@ -35,6 +40,7 @@ defmodule MTProto.TestServer.Session do
     :session_id,
     :conn,
     :conn_ref,
+    :last_used,
     announced: false,
     stop: false,
     history: History.new(@history_limit),
@@ -81,7 +87,7 @@ defmodule MTProto.TestServer.Session do
 
   defp lookup_or_start(shared, key, session_id) do
     case :ets.lookup(shared.sessions, {key.id, session_id}) do
-      [{_, pid} = row] ->
+      [{_, pid, _used} = row] ->
         # A session stopped by its supervisor (destroy_session) does not run terminate/2.
         if Process.alive?(pid) do
           pid
@@ -98,10 +104,32 @@ defmodule MTProto.TestServer.Session do
         }
 
         case DynamicSupervisor.start_child(shared.sessions_sup, spec) do
-          {:ok, pid} -> pid
+          {:ok, pid} ->
+            evict_over_cap(shared, key.id, pid)
+            pid
+
           # Another connection started it first.
-          :ignore -> lookup_or_start(shared, key, session_id)
+          :ignore ->
+            lookup_or_start(shared, key, session_id)
         end
+    end
+  end
+
+  # Beyond :max_sessions_per_key sessions on one key, the least recently used ones go (never the
+  # one just started).
+  defp evict_over_cap(shared, key_id, new_pid) do
+    rows = :ets.match_object(shared.sessions, {{key_id, :_}, :_, :_})
+    excess = length(rows) - shared.max_sessions_per_key
+
+    if excess > 0 do
+      rows
+      |> Enum.reject(fn {_, pid, _} -> pid == new_pid end)
+      |> Enum.sort_by(fn {_, _, used} -> used end)
+      |> Enum.take(excess)
+      |> Enum.each(fn {_, pid, _} = row ->
+        :ets.delete_object(shared.sessions, row)
+        DynamicSupervisor.terminate_child(shared.sessions_sup, pid)
+      end)
     end
   end
 
@@ -109,8 +137,19 @@ defmodule MTProto.TestServer.Session do
 
   @impl true
   def init({shared, key, session_id}) do
-    if :ets.insert_new(shared.sessions, {{key.id, session_id}, self()}) do
-      {:ok, %__MODULE__{shared: shared, key: key, key_id: key.id, session_id: session_id}}
+    now = now_ms()
+
+    if :ets.insert_new(shared.sessions, {{key.id, session_id}, self(), use_stamp()}) do
+      schedule_idle_check(shared.session_idle_timeout)
+
+      {:ok,
+       %__MODULE__{
+         shared: shared,
+         key: key,
+         key_id: key.id,
+         session_id: session_id,
+         last_used: now
+       }}
     else
       :ignore
     end
@@ -118,11 +157,12 @@ defmodule MTProto.TestServer.Session do
 
   @impl true
   def terminate(_reason, state) do
-    :ets.delete_object(state.shared.sessions, {{state.key_id, state.session_id}, self()})
+    :ets.match_delete(state.shared.sessions, {{state.key_id, state.session_id}, self(), :_})
   end
 
   @impl true
   def handle_call({:deliver, conn, message}, _from, state) do
+    state = touch(state)
     {resend, state} = bind(state, conn)
     {items, state} = receive_top(state, message)
     {acks, state} = take_acks(state)
@@ -167,9 +207,45 @@ defmodule MTProto.TestServer.Session do
     {:noreply, state}
   end
 
+  # Nothing from the client for :session_idle_timeout ms and no call running: forgotten.
+  def handle_info(:idle_check, state) do
+    timeout = state.shared.session_idle_timeout
+    idle = now_ms() - state.last_used
+
+    cond do
+      idle < timeout ->
+        schedule_idle_check(timeout - idle)
+        {:noreply, state, :hibernate}
+
+      map_size(state.running) > 0 ->
+        schedule_idle_check(timeout)
+        {:noreply, state, :hibernate}
+
+      true ->
+        {:stop, :normal, state}
+    end
+  end
+
   # Idle for a while: shrink to the minimum until the next message.
   def handle_info(:timeout, state), do: {:noreply, state, :hibernate}
   def handle_info(_other, state), do: {:noreply, state}
+
+  ## use and expiry
+
+  defp now_ms, do: System.monotonic_time(:millisecond)
+
+  defp schedule_idle_check(:infinity), do: :ok
+  defp schedule_idle_check(ms), do: Process.send_after(self(), :idle_check, ms)
+
+  # Orders uses across sessions (strictly increasing, unlike any clock reading).
+  defp use_stamp, do: :erlang.unique_integer([:monotonic])
+
+  # A message from the client: the session is the most recently used of its key.
+  defp touch(state) do
+    key = {state.key_id, state.session_id}
+    :ets.update_element(state.shared.sessions, key, {3, use_stamp()})
+    %{state | last_used: now_ms()}
+  end
 
   ## connection binding
 
@@ -497,7 +573,7 @@ defmodule MTProto.TestServer.Session do
 
   defp destroy_session(state, sid) do
     case :ets.lookup(state.shared.sessions, {state.key_id, sid}) do
-      [{_, pid}] -> DynamicSupervisor.terminate_child(state.shared.sessions_sup, pid) == :ok
+      [{_, pid, _}] -> DynamicSupervisor.terminate_child(state.shared.sessions_sup, pid) == :ok
       [] -> false
     end
   end

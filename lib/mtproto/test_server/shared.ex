@@ -2,7 +2,7 @@ defmodule MTProto.TestServer.Shared do
   @moduledoc """
   What every process of one test server reads: its configuration, its RSA key and the public
   ETS tables (`config`: faults, clock skew, salt rotation; `keys`: auth keys by auth_key_id;
-  `sessions`: session pids by `{auth_key_id, session_id}`).
+  `sessions`: `{{auth_key_id, session_id}, pid, last_use}`, last_use increasing with every use).
   """
 
   @derive {Inspect, only: [:dc_id, :ip, :port, :fingerprint]}
@@ -23,7 +23,9 @@ defmodule MTProto.TestServer.Shared do
     :fingerprint,
     handlers: %{},
     salt_period: 3600,
-    max_connections: nil
+    max_connections: nil,
+    max_sessions_per_key: 64,
+    session_idle_timeout: 600_000
   ]
 
   @type t :: %__MODULE__{
@@ -42,6 +44,8 @@ defmodule MTProto.TestServer.Shared do
           fingerprint: integer() | nil,
           handlers: %{atom() => function()},
           salt_period: pos_integer(),
-          max_connections: pos_integer() | nil
+          max_connections: pos_integer() | nil,
+          max_sessions_per_key: pos_integer(),
+          session_idle_timeout: pos_integer() | :infinity
         }
 end
