@@ -8,9 +8,16 @@
 
 #include "framing.h"
 
+/* A codec is one process's, except that a started client codec's two directions are separate
+ * (the encoder writes only the outgoing stream and counters, the decoder only the incoming ones):
+ * one process may encode while another decodes. Each direction has a lock; anything touching
+ * both (start, info, every server-side call: detection changes what encoding reads) takes both.
+ * The locks are only tried: misuse becomes an exception, never a wait. */
 typedef struct {
-    ErlNifMutex *lock;   /* a codec is one process's; the lock turns misuse into an exception */
+    ErlNifMutex *enc_lock;
+    ErlNifMutex *dec_lock;
     fr_codec *codec;
+    fr_role role;
     ErlNifBinary pending; /* the body being gathered, while has_pending */
     int has_pending;
 } framing_res;
@@ -49,7 +56,8 @@ static void framing_res_dtor(ErlNifEnv *env, void *obj) {
     framing_res *res = obj;
     fr_free(res->codec); /* releases a pending body through pending_free */
     if (res->has_pending) enif_release_binary(&res->pending);
-    if (res->lock) enif_mutex_destroy(res->lock);
+    if (res->enc_lock) enif_mutex_destroy(res->enc_lock);
+    if (res->dec_lock) enif_mutex_destroy(res->dec_lock);
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -86,18 +94,39 @@ static int get_bool(ERL_NIF_TERM t, int *v) {
     return 1;
 }
 
-/* Takes the resource's lock: NULL (with *exc set to the exception) on a bad or busy resource. */
-static framing_res *lock_res(ErlNifEnv *env, ERL_NIF_TERM t, ERL_NIF_TERM *exc) {
+typedef enum { LOCK_ENC = 1, LOCK_DEC = 2, LOCK_BOTH = 3 } lock_want;
+
+/* The locks a call needs: a client's encode or decode its direction's, everything else both. */
+static int locks_for(const framing_res *res, lock_want want) {
+    return res->role == FR_CLIENT ? want : LOCK_BOTH;
+}
+
+/* Takes the locks `want` asks for: NULL (with *exc set to the exception) on a bad or busy
+ * resource. *held gets the locks taken, for unlock_res. */
+static framing_res *lock_res(ErlNifEnv *env, ERL_NIF_TERM t, lock_want want, int *held,
+                             ERL_NIF_TERM *exc) {
     framing_res *res;
     if (!enif_get_resource(env, t, framing_res_type, (void **)&res) || !res->codec) {
         *exc = enif_make_badarg(env);
         return NULL;
     }
-    if (enif_mutex_trylock(res->lock) != 0) {
+    int locks = locks_for(res, want);
+    if ((locks & LOCK_ENC) && enif_mutex_trylock(res->enc_lock) != 0) {
         *exc = enif_raise_exception(env, atom_concurrent_use);
         return NULL;
     }
+    if ((locks & LOCK_DEC) && enif_mutex_trylock(res->dec_lock) != 0) {
+        if (locks & LOCK_ENC) enif_mutex_unlock(res->enc_lock);
+        *exc = enif_raise_exception(env, atom_concurrent_use);
+        return NULL;
+    }
+    *held = locks;
     return res;
+}
+
+static void unlock_res(framing_res *res, int held) {
+    if (held & LOCK_DEC) enif_mutex_unlock(res->dec_lock);
+    if (held & LOCK_ENC) enif_mutex_unlock(res->enc_lock);
 }
 
 static ERL_NIF_TERM small_binary(ErlNifEnv *env, const uint8_t *data, size_t len) {
@@ -143,10 +172,12 @@ ERL_NIF_TERM nif_framing_new(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]
     framing_res *res = enif_alloc_resource(framing_res_type, sizeof *res);
     if (!res) return mt_error(env, atom_enomem);
     memset(res, 0, sizeof *res);
-    res->lock = enif_mutex_create("mtproto_framing");
+    res->enc_lock = enif_mutex_create("mtproto_framing_enc");
+    res->dec_lock = enif_mutex_create("mtproto_framing_dec");
+    res->role = cfg.role;
     cfg.alloc = (fr_alloc){pending_alloc, pending_realloc, pending_free, res};
     int err = FR_ERR_NOMEM;
-    if (res->lock) res->codec = fr_new(&cfg, &err);
+    if (res->enc_lock && res->dec_lock) res->codec = fr_new(&cfg, &err);
     if (!res->codec) {
         enif_release_resource(res);
         return fr_err(env, err);
@@ -159,12 +190,13 @@ ERL_NIF_TERM nif_framing_new(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]
 /* framing_start(Ref) -> {ok, FirstBytes} | {error, Reason} */
 ERL_NIF_TERM nif_framing_start(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
     ERL_NIF_TERM exc;
-    framing_res *res = lock_res(env, argv[0], &exc);
+    int held;
+    framing_res *res = lock_res(env, argv[0], LOCK_BOTH, &held, &exc);
     if (!res) return exc;
     uint8_t out[FR_START_MAX];
     size_t len;
     int r = fr_start(res->codec, out, &len);
-    enif_mutex_unlock(res->lock);
+    unlock_res(res, held);
     if (r) return fr_err(env, r);
     ERL_NIF_TERM bin = small_binary(env, out, len);
     memset(out, 0, sizeof out);
@@ -174,13 +206,14 @@ ERL_NIF_TERM nif_framing_start(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv
 /* framing_info(Ref) -> {Kind, Obfuscated, DcId | nil} */
 ERL_NIF_TERM nif_framing_info(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
     ERL_NIF_TERM exc;
-    framing_res *res = lock_res(env, argv[0], &exc);
+    int held;
+    framing_res *res = lock_res(env, argv[0], LOCK_BOTH, &held, &exc);
     if (!res) return exc;
     fr_kind kind;
     int obfuscated, has_dc_id;
     int16_t dc_id;
     fr_info(res->codec, &kind, &obfuscated, &has_dc_id, &dc_id);
-    enif_mutex_unlock(res->lock);
+    unlock_res(res, held);
     return enif_make_tuple3(env, kind_atom(kind), obfuscated ? atom_true : atom_false,
                             has_dc_id ? enif_make_int(env, dc_id) : atom_nil);
 }
@@ -209,7 +242,8 @@ static ERL_NIF_TERM do_encode(ErlNifEnv *env, const ERL_NIF_TERM argv[]) {
     if (!enif_inspect_binary(env, argv[1], &payload) || !get_bool(argv[2], &quick_ack) ||
         !enif_inspect_binary(env, argv[3], &random))
         return enif_make_badarg(env);
-    framing_res *res = lock_res(env, argv[0], &exc);
+    int held;
+    framing_res *res = lock_res(env, argv[0], LOCK_ENC, &held, &exc);
     if (!res) return exc;
 
     uint8_t hdr[FR_MAX_HEADER], trl[FR_MAX_TRAILER];
@@ -234,7 +268,7 @@ static ERL_NIF_TERM do_encode(ErlNifEnv *env, const ERL_NIF_TERM argv[]) {
         if (tl) parts[2] = small_binary(env, trl, tl);
         result = mt_ok(env, enif_make_list_from_array(env, parts, tl ? 3 : 2));
     }
-    enif_mutex_unlock(res->lock);
+    unlock_res(res, held);
     return result;
 }
 
@@ -250,10 +284,11 @@ ERL_NIF_TERM nif_framing_encode(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
     ERL_NIF_TERM exc;
     if (!enif_inspect_binary(env, argv[1], &payload)) return enif_make_badarg(env);
     if (payload.size > MTPROTO_MAX_BYTES_PER_SLICE) {
-        framing_res *res = lock_res(env, argv[0], &exc);
+        int held;
+        framing_res *res = lock_res(env, argv[0], LOCK_ENC, &held, &exc);
         if (!res) return exc;
         int heavy = fr_encode_reads_payload(res->codec);
-        enif_mutex_unlock(res->lock);
+        unlock_res(res, held);
         if (heavy)
             return enif_schedule_nif(env, "framing_encode", ERL_NIF_DIRTY_JOB_CPU_BOUND,
                                      nif_framing_encode_dirty, argc, argv);
@@ -266,12 +301,13 @@ ERL_NIF_TERM nif_framing_encode_quick_ack(ErlNifEnv *env, int argc, const ERL_NI
     unsigned token;
     ERL_NIF_TERM exc;
     if (!enif_get_uint(env, argv[1], &token)) return enif_make_badarg(env);
-    framing_res *res = lock_res(env, argv[0], &exc);
+    int held;
+    framing_res *res = lock_res(env, argv[0], LOCK_ENC, &held, &exc);
     if (!res) return exc;
     uint8_t out[4];
     int r = fr_encode_quick_ack(res->codec, token, out);
     if (!r) r = fr_encrypt(res->codec, out, out, sizeof out);
-    enif_mutex_unlock(res->lock);
+    unlock_res(res, held);
     return r ? fr_err(env, r) : mt_ok(env, small_binary(env, out, sizeof out));
 }
 
@@ -333,7 +369,8 @@ static ERL_NIF_TERM do_decode(ErlNifEnv *env, const ERL_NIF_TERM argv[]) {
     ErlNifBinary chunk;
     ERL_NIF_TERM exc;
     if (!enif_inspect_binary(env, argv[1], &chunk)) return enif_make_badarg(env);
-    framing_res *res = lock_res(env, argv[0], &exc);
+    int held;
+    framing_res *res = lock_res(env, argv[0], LOCK_DEC, &held, &exc);
     if (!res) return exc;
 
     decode_ctx ctx = {env, res, chunk, argv[1], NULL, 0, enif_make_list(env, 0)};
@@ -341,13 +378,13 @@ static ERL_NIF_TERM do_decode(ErlNifEnv *env, const ERL_NIF_TERM argv[]) {
     if (fr_decode_needs_work(res->codec)) { /* decrypted straight into the binary events share */
         work = enif_make_new_binary(env, chunk.size, &ctx.work_term); /* mutable until we return */
         if (!work) {
-            enif_mutex_unlock(res->lock);
+            unlock_res(res, held);
             return mt_error(env, atom_enomem);
         }
         ctx.work = work;
     }
     int r = fr_decode(res->codec, chunk.data, chunk.size, work, decode_sink, &ctx);
-    enif_mutex_unlock(res->lock);
+    unlock_res(res, held);
     if (r) return fr_err(env, r);
     ERL_NIF_TERM events;
     enif_make_reverse_list(env, ctx.events, &events);

@@ -6,7 +6,10 @@ defmodule MTProto.Transport do
   wrapped in obfuscated2 as `{:obfuscated, inner}` (optionally keyed with a 16-byte MTProxy
   `:secret`). A server opened with `new(:detect, :server)` learns the client's framing from its
   first bytes. The byte work is done in C (`c_src/framing.c`); a transport holds a NIF resource,
-  so it is owned by one process and every function returns the transport to use next.
+  so it is owned by one process and every function returns the transport to use next. One
+  exception: a started client transport's two directions are separate, so one process may
+  `encode/3` with it while another `decode/2`s (a session's handler writes, its listener
+  reads); any other sharing raises `:concurrent_use` rather than waiting.
 
       t = MTProto.Transport.new({:obfuscated, :intermediate}, :client, dc_id: 2)
       {first_bytes, t} = MTProto.Transport.start(t)
@@ -90,7 +93,7 @@ defmodule MTProto.Transport do
   @default_max_packet 16 * 1024 * 1024
   # Random bytes are drawn this many at a time: one strong_rand_bytes call costs as much as
   # framing a small packet.
-  @random_pool_size 1024
+  @random_pool_size 256
 
   @doc """
   Opens a transport. Options: `:secret` (16 bytes, obfuscated2 keys as MTProxy mixes them; a

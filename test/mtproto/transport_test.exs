@@ -115,6 +115,26 @@ defmodule MTProto.TransportTest do
     end
   end
 
+  test "a started client transport encodes in one process while another decodes (a session's handler and listener)" do
+    framing = {:obfuscated, :padded_intermediate}
+    {start, client} = Transport.start(Transport.new(framing, :client, dc_id: 2))
+    server = server_for(framing)
+    {[], server} = feed(server, [start])
+    down = for i <- 1..3000, do: plain_packet(4 + rem(i, 30) * 4)
+    {down_frames, server} = frames(server, down)
+    up = for i <- 1..3000, do: plain_packet(8 + rem(i, 40) * 4)
+
+    # Both halves busy at once, each in its own process: no :concurrent_use, no mixed streams.
+    encoder = Task.async(fn -> frames(client, up) end)
+    decoder = Task.async(fn -> feed(client, down_frames) end)
+    {up_frames, _} = Task.await(encoder, 30_000)
+    {down_events, _} = Task.await(decoder, 30_000)
+
+    assert down_events == Enum.map(down, &{:packet, &1})
+    {up_events, _} = feed(server, up_frames)
+    assert up_events == Enum.map(up, &{:packet, &1})
+  end
+
   test "obfuscated2 with an MTProxy secret, and a server with another secret cannot read it" do
     client = Transport.new({:obfuscated, :padded_intermediate}, :client, secret: @secret, dc_id: -4)
     {start, client} = Transport.start(client)

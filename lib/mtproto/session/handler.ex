@@ -3,7 +3,9 @@ defmodule MTProto.Session.Handler do
   Owns all the state of one session: the auth key (or the handshake creating it), and the
   `MTProto.Session.Core` with msg ids, seqno, salts, pending calls and acknowledgments. The
   listener only moves bytes; this process survives its restarts and, on every new connection,
-  resends what the server has not answered.
+  resends what the server has not answered. It writes to the socket itself
+  (`MTProto.Session.Writer`, handed over by the listener with each connection); the listener
+  reads.
 
   Output is flushed when the mailbox is empty (a `0` timeout), so calls arriving together go
   out together in one container; at most #{1024} queued messages wait for that.
@@ -13,7 +15,18 @@ defmodule MTProto.Session.Handler do
   require Logger
 
   alias MTProto.{AuthKey, Handshake, Message, MessageId, Storage, TL}
-  alias MTProto.Session.{Backpressure, Control, Core, Inbound, Info, Lifecycle, Listener, Media}
+
+  alias MTProto.Session.{
+    Backpressure,
+    Control,
+    Core,
+    Inbound,
+    Info,
+    Lifecycle,
+    Listener,
+    Media,
+    Writer
+  }
 
   @ack_delay 200
   @handshake_timeout 15_000
@@ -30,6 +43,7 @@ defmodule MTProto.Session.Handler do
     :core,
     :handshake,
     :listener,
+    :writer,
     :ping_interval,
     :ack_timer,
     :ping_timer,
@@ -108,8 +122,7 @@ defmodule MTProto.Session.Handler do
     with {:ok, body} <- TL.encode(request),
          true <- state.connected? || {:error, :not_connected} do
       {msg_id, state} = plain_msg_id(state)
-      Listener.send_packets(state.listener, [Message.encode_plain(msg_id, body)])
-      reply({:ok, msg_id}, state)
+      reply({:ok, msg_id}, write(state, [Message.encode_plain(msg_id, body)]))
     else
       {:error, _} = error -> reply(error, state)
     end
@@ -193,10 +206,11 @@ defmodule MTProto.Session.Handler do
   def handle_info(:drain_timeout, state), do: noreply(drained(state, {:error, :drain_timeout}))
   def handle_info({:shared_salts, salts}, state), do: noreply(shared_salts(state, salts))
 
-  def handle_info({:listener, :connected, pid, info}, state) do
+  def handle_info({:listener, :connected, pid, info, writer}, state) do
     state = %{
       state
       | listener: pid,
+        writer: writer,
         connected?: true,
         connected_at: System.system_time(:millisecond)
     }
@@ -220,7 +234,7 @@ defmodule MTProto.Session.Handler do
   def handle_info({:listener, :disconnected, _pid, reason}, state) do
     emit(state, :disconnected, %{reason: reason})
     state = if state.handshake, do: clear_handshake(state), else: state
-    noreply(%{state | connected?: false})
+    noreply(%{state | connected?: false, writer: nil})
   end
 
   def handle_info({:listener, :connecting, _pid, info}, state) do
@@ -269,9 +283,12 @@ defmodule MTProto.Session.Handler do
         noreply(state)
 
       sends ->
+        # (Going idle, noreply/1 would publish the same snapshot again.)
+        state = maybe_ack_timer(state)
+        timeout = timeout(state)
         state = publish_info(state, true)
         for {pid, message} <- Enum.reverse(sends), do: send(pid, message)
-        noreply(state)
+        {:noreply, state, timeout}
     end
   end
 
@@ -398,11 +415,22 @@ defmodule MTProto.Session.Handler do
 
   defp send_plain(state, body) do
     {msg_id, state} = plain_msg_id(state)
+    write(state, [Message.encode_plain(msg_id, body)])
+  end
 
-    if state.listener,
-      do: Listener.send_packets(state.listener, [Message.encode_plain(msg_id, body)])
+  # Frames and sends on the current connection; without one the packets are dropped (a new
+  # connection resends what is unanswered). A refused write ends the connection.
+  defp write(%{writer: nil} = state, _packets), do: state
 
-    state
+  defp write(state, packets) do
+    case Writer.write(state.writer, packets) do
+      {:ok, writer} ->
+        %{state | writer: writer}
+
+      {:error, reason, writer} ->
+        if state.listener, do: Listener.write_failed(state.listener, Writer.socket(writer), reason)
+        %{state | writer: nil}
+    end
   end
 
   defp plain_msg_id(state) do
@@ -535,9 +563,8 @@ defmodule MTProto.Session.Handler do
   defp flush(state) do
     if Core.pending_output?(state.core) do
       {packets, core} = Core.flush(state.core)
-      Listener.send_packets(state.listener, packets)
       if state.ack_timer, do: Process.cancel_timer(state.ack_timer)
-      %{state | core: core, queued_since_flush: 0, ack_timer: nil}
+      write(%{state | core: core, queued_since_flush: 0, ack_timer: nil}, packets)
     else
       state
     end

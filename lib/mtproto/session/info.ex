@@ -2,8 +2,9 @@ defmodule MTProto.Session.Info do
   @moduledoc """
   Session snapshots that `MTProto.Session.info/1` reads without waking any process.
 
-  The handler and the listener each publish a map of their state as their `MTProto.Registry`
-  value. They publish when they go idle (their mailbox is empty), and at least every
+  The handler and the listener each publish a snapshot of their state as their
+  `MTProto.Registry` value (the listener's comes with its socket and bytes-out counter: the
+  handler writes, so bytes out and the send buffer are read at `info/1` time). They publish when they go idle (their mailbox is empty), and at least every
   #{100} ms while busy, so a snapshot is current whenever the session is quiet and at most
   that old under load. Reading one is two registry lookups and a map merge, so polling
   10,000 sessions every second costs no scheduling of theirs and no wake-up from hibernation
@@ -60,13 +61,28 @@ defmodule MTProto.Session.Info do
     end
   end
 
+  # The handler writes to the socket: what writing changes is read now, not published.
+  defp with_output(listener, socket, bytes_out) do
+    %{
+      listener
+      | socket:
+          Map.merge(listener.socket, %{
+            bytes_out: :counters.get(bytes_out, 1),
+            send_buffer_bytes: MTProto.Session.Listener.send_buffer(socket)
+          })
+    }
+  end
+
   @no_listener %{reading?: false, socket: %{send_buffer_bytes: 0}}
 
   defp merge(session_id, handler) do
     listener =
       case Elixir.Registry.lookup(MTProto.Registry, {session_id, :listener}) do
-        [{pid, %{} = l}] -> if Process.alive?(pid), do: l, else: @no_listener
-        _ -> @no_listener
+        [{pid, {%{} = l, socket, bytes_out}}] ->
+          if Process.alive?(pid), do: with_output(l, socket, bytes_out), else: @no_listener
+
+        _ ->
+          @no_listener
       end
 
     handler = MTProto.Session.Handler.snapshot_map(handler)

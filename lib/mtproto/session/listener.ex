@@ -1,12 +1,15 @@
 defmodule MTProto.Session.Listener do
   @moduledoc """
-  Owns a session's socket: connects (after `init/1` returns), frames outgoing packets with the
-  session's transport, deframes incoming bytes (`active: :once`) and hands packets to the
-  handler. When the connection drops or cannot be made it reconnects with a randomised
+  Owns a session's socket: connects (after `init/1` returns), deframes incoming bytes
+  (`active: :once`) and hands packets to the handler. The handler writes: on each connection
+  it gets a writer (`{socket, transport, bytes_out_counter}`, see `MTProto.Session.Writer`)
+  and frames and sends its packets itself, so a call's way out crosses no process (the
+  transport's encoding and decoding halves may be used by two processes). When the connection drops or cannot be made it reconnects with a randomised
   exponential backoff (`:backoff_min`..`:backoff_max` ms, reset by a connection that
   delivered a packet).
 
-  Messages to the handler: `{:listener, :connecting, pid, info}`, `{:listener, :connected, pid, info}`,
+  Messages to the handler: `{:listener, :connecting, pid, info}`,
+  `{:listener, :connected, pid, info, writer}`,
   `{:listener, :packets, pid, [packet]}`, `{:listener, :disconnected, pid, reason}`,
   `{:listener, :transport_error, pid, code}`.
   """
@@ -27,22 +30,27 @@ defmodule MTProto.Session.Listener do
     :socket,
     :transport,
     :dc_id,
+    :bytes_out,
     backoff_min: 200,
     backoff_max: 30_000,
     attempt: 0,
     got_packet?: false,
     paused?: false,
     info_at: -1_000_000,
-    stats: %{connects: 0, bytes_in: 0, bytes_out: 0, last_chunk_at: nil}
+    stats: %{connects: 0, bytes_in: 0, last_chunk_at: nil}
   ]
 
   @doc false
   def start_link(session_id),
     do: MTProto.Session.Supervisor.start_child_link(__MODULE__, session_id, :listener)
 
-  @doc "Frames and writes packets (asynchronously)."
-  @spec send_packets(pid(), [iodata()]) :: :ok
-  def send_packets(listener, packets), do: GenServer.cast(listener, {:send, packets})
+  @doc """
+  The handler's write on `socket` failed: drops that connection (if it is still the current
+  one) and connects again.
+  """
+  @spec write_failed(pid(), port(), term()) :: :ok
+  def write_failed(listener, socket, reason),
+    do: GenServer.cast(listener, {:write_failed, socket, reason})
 
   @doc "Drops the connection and connects again."
   @spec reconnect(pid()) :: :ok
@@ -76,7 +84,8 @@ defmodule MTProto.Session.Listener do
       framing: Keyword.get(opts, :transport, {:obfuscated, :padded_intermediate}),
       dc_id: Keyword.get(opts, :dc_id),
       backoff_min: Keyword.get(opts, :backoff_min, 200),
-      backoff_max: Keyword.get(opts, :backoff_max, 30_000)
+      backoff_max: Keyword.get(opts, :backoff_max, 30_000),
+      bytes_out: :counters.new(1, [])
     }
 
     {:ok, publish_info(state, true), {:continue, :connect}}
@@ -124,27 +133,10 @@ defmodule MTProto.Session.Listener do
   def handle_info(_other, state), do: {:noreply, state}
 
   @impl true
-  def handle_cast({:send, _packets}, %{socket: nil} = state), do: {:noreply, state}
+  def handle_cast({:write_failed, socket, reason}, %{socket: socket} = state) when socket != nil,
+    do: {:noreply, disconnect(state, reason)}
 
-  def handle_cast({:send, packets}, state) do
-    {frames, transport} =
-      Enum.map_reduce(packets, state.transport, fn p, t -> Transport.encode(t, p) end)
-
-    case :gen_tcp.send(state.socket, frames) do
-      :ok ->
-        bytes = IO.iodata_length(frames)
-
-        {:noreply,
-         publish_info(%{
-           state
-           | transport: transport,
-             stats: %{state.stats | bytes_out: state.stats.bytes_out + bytes}
-         })}
-
-      {:error, reason} ->
-        {:noreply, disconnect(%{state | transport: transport}, reason)}
-    end
-  end
+  def handle_cast({:write_failed, _old_socket, _reason}, state), do: {:noreply, state}
 
   # Disconnected (a pause, or waiting between attempts): the session's own reconnects wait;
   # connect_now/1 is the one that does not.
@@ -170,6 +162,7 @@ defmodule MTProto.Session.Listener do
 
   defp socket_info(state) do
     Map.merge(state.stats, %{
+      bytes_out: :counters.get(state.bytes_out, 1),
       connected?: state.socket != nil,
       reading?: state.socket != nil,
       paused?: state.paused?,
@@ -180,25 +173,29 @@ defmodule MTProto.Session.Listener do
     })
   end
 
-  defp send_buffer(nil), do: 0
+  @doc false
+  # Bytes waiting in a socket's send buffer (0 without a socket).
+  @spec send_buffer(port() | nil) :: non_neg_integer()
+  def send_buffer(nil), do: 0
 
-  defp send_buffer(socket) do
+  def send_buffer(socket) do
     case :inet.getstat(socket, [:send_pend]) do
       {:ok, [send_pend: n]} -> n
       _ -> 0
     end
   end
 
-  # The snapshot MTProto.Session.info/1 reads (see MTProto.Session.Info).
+  # The snapshot MTProto.Session.info/1 reads (see MTProto.Session.Info): the handler writes,
+  # so what changes with writing (bytes out, the send buffer) is read when info/1 asks.
   defp publish_info(state, force? \\ false) do
     snapshot = fn ->
-      %{
-        address: state.address,
-        transport: state.framing,
-        reading?: state.socket != nil,
-        paused?: state.paused?,
-        socket: Map.put(state.stats, :send_buffer_bytes, send_buffer(state.socket))
-      }
+      {%{
+         address: state.address,
+         transport: state.framing,
+         reading?: state.socket != nil,
+         paused?: state.paused?,
+         socket: state.stats
+       }, state.socket, state.bytes_out}
     end
 
     at = Info.publish(state.session_id, :listener, snapshot, state.info_at, force?)
@@ -231,7 +228,9 @@ defmodule MTProto.Session.Listener do
                 stats: %{state.stats | connects: state.stats.connects + 1}
             }
 
-            notify(state, :connected, %{address: state.address, transport: state.framing})
+            writer = {socket, transport, state.bytes_out}
+            info = %{address: state.address, transport: state.framing}
+            if state.handler, do: send(state.handler, {:listener, :connected, self(), info, writer})
             publish_info(state, true)
 
           {:error, reason} ->
