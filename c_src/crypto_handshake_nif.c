@@ -16,6 +16,7 @@ static ERL_NIF_TERM atom_too_small, atom_prime, atom_not_semiprime, atom_gave_up
 static ERL_NIF_TERM atom_prime_not_2048_bits, atom_bad_g, atom_g_not_generator;
 static ERL_NIF_TERM atom_not_safe_prime, atom_g_x_out_of_range, atom_retry;
 static ERL_NIF_TERM atom_bad_length, atom_out_of_range, atom_bad_hash, atom_bad_padding;
+static ERL_NIF_TERM atom_rsa_pad, atom_legacy;
 
 void crypto_handshake_nif_load(ErlNifEnv *env) {
     atom_too_small = mt_atom(env, "too_small");
@@ -32,6 +33,8 @@ void crypto_handshake_nif_load(ErlNifEnv *env) {
     atom_out_of_range = mt_atom(env, "out_of_range");
     atom_bad_hash = mt_atom(env, "bad_hash");
     atom_bad_padding = mt_atom(env, "bad_padding");
+    atom_rsa_pad = mt_atom(env, "rsa_pad");
+    atom_legacy = mt_atom(env, "legacy");
 }
 
 /* ---- pq ---- */
@@ -212,4 +215,23 @@ ERL_NIF_TERM nif_rsa_pad_decrypt(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
 /* rsa_legacy_decrypt(Encrypted, PrivatePem) -> {ok, Sha1DataPadding255} | {error, Reason} */
 ERL_NIF_TERM nif_rsa_legacy_decrypt(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
     return rsa_decrypt(env, argv, rsa_legacy_decrypt, RSA_LEGACY_BLOCK);
+}
+
+/* rsa_decrypt_any(Encrypted, PrivatePem) -> {ok, rsa_pad, DataWithPadding192}
+ *   | {ok, legacy, Sha1DataPadding255} | {error, Reason}: one private-key operation. */
+ERL_NIF_TERM nif_rsa_decrypt_any(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    ErlNifBinary enc;
+    uint8_t out[RSA_LEGACY_BLOCK];
+    mt_rsa_padding padding = MT_RSA_PADDING_LEGACY;
+    if (!crypto_arg_bytes(env, argv[0], &enc)) return enif_make_badarg(env);
+    EVP_PKEY *key = arg_key(env, argv[1], 1);
+    if (!key) return enif_make_badarg(env);
+    mt_rsa_status st = rsa_decrypt_any(key, enc.data, enc.size, &padding, out);
+    EVP_PKEY_free(key);
+    int pad = st == MT_RSA_OK && padding == MT_RSA_PADDING_PAD;
+    ERL_NIF_TERM term = decrypt_result(env, st, out, pad ? RSA_PAD_PADDED : RSA_LEGACY_BLOCK);
+    const ERL_NIF_TERM *ok;
+    int arity;
+    if (st != MT_RSA_OK || !enif_get_tuple(env, term, &arity, &ok) || arity != 2) return term;
+    return enif_make_tuple3(env, ok[0], pad ? atom_rsa_pad : atom_legacy, ok[1]);
 }

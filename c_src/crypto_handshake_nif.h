@@ -16,7 +16,8 @@
     {"rsa_pad_encrypt", 4, nif_rsa_pad_encrypt, ERL_NIF_DIRTY_JOB_CPU_BOUND},       \
     {"rsa_legacy_encrypt", 3, nif_rsa_legacy_encrypt, ERL_NIF_DIRTY_JOB_CPU_BOUND}, \
     {"rsa_pad_decrypt", 2, nif_rsa_pad_decrypt, ERL_NIF_DIRTY_JOB_CPU_BOUND},       \
-    {"rsa_legacy_decrypt", 2, nif_rsa_legacy_decrypt, ERL_NIF_DIRTY_JOB_CPU_BOUND},
+    {"rsa_legacy_decrypt", 2, nif_rsa_legacy_decrypt, ERL_NIF_DIRTY_JOB_CPU_BOUND}, \
+    {"rsa_decrypt_any", 2, nif_rsa_decrypt_any, ERL_NIF_DIRTY_JOB_CPU_BOUND},
 
 ERL_NIF_TERM nif_factorize(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 ERL_NIF_TERM nif_dh_check_prime(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
@@ -29,6 +30,7 @@ ERL_NIF_TERM nif_rsa_pad_encrypt(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
 ERL_NIF_TERM nif_rsa_legacy_encrypt(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 ERL_NIF_TERM nif_rsa_pad_decrypt(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 ERL_NIF_TERM nif_rsa_legacy_decrypt(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
+ERL_NIF_TERM nif_rsa_decrypt_any(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]);
 
 /* Atoms of this file; called from crypto_nif_load. */
 void crypto_handshake_nif_load(ErlNifEnv *env);

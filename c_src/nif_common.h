@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 /* Bumped whenever the NIF's function table changes; lib/mtproto_nif.erl passes the same number. */
-#define MTPROTO_NIF_ABI 3
+#define MTPROTO_NIF_ABI 4
 
 /* Work above this many bytes in one call is moved to a dirty CPU scheduler (or yields). */
 #define MTPROTO_MAX_BYTES_PER_SLICE (64 * 1024)

@@ -197,13 +197,12 @@ done:
     return st;
 }
 
-mt_rsa_status rsa_pad_decrypt(EVP_PKEY *key, const uint8_t *enc, size_t len,
-                              uint8_t out[RSA_PAD_PADDED]) {
-    uint8_t m[RSA_MODULUS_BYTES], temp_key[32], with_hash[RSA_PAD_PADDED + 32];
+/* RSA_PAD's inside of a decrypted number m: temp_key_xor, then AES-IGE of the reversed
+ * data_with_padding and its SHA256. */
+static mt_rsa_status pad_unwrap(const uint8_t m[RSA_MODULUS_BYTES], uint8_t out[RSA_PAD_PADDED]) {
+    uint8_t temp_key[32], with_hash[RSA_PAD_PADDED + 32];
     uint8_t with_padding[RSA_PAD_PADDED], iv[32] = {0}, h[DIGEST_SHA256_BYTES];
-    mt_rsa_status st = private_op(key, enc, len, m);
-    if (st != MT_RSA_OK) goto done;
-    st = MT_RSA_ERR_INTERNAL;
+    mt_rsa_status st = MT_RSA_ERR_INTERNAL;
     if (sha256_of(m + 32, sizeof with_hash, h) != 0) goto done;
     for (int i = 0; i < 32; i++) temp_key[i] = m[i] ^ h[i];
     if (aes_ige_decrypt(temp_key, iv, m + 32, with_hash, sizeof with_hash) != 0) goto done;
@@ -216,11 +215,19 @@ mt_rsa_status rsa_pad_decrypt(EVP_PKEY *key, const uint8_t *enc, size_t len,
     memcpy(out, with_padding, RSA_PAD_PADDED);
     st = MT_RSA_OK;
 done:
-    OPENSSL_cleanse(m, sizeof m);
     OPENSSL_cleanse(temp_key, sizeof temp_key);
     OPENSSL_cleanse(with_hash, sizeof with_hash);
     OPENSSL_cleanse(with_padding, sizeof with_padding);
     OPENSSL_cleanse(h, sizeof h);
+    return st;
+}
+
+mt_rsa_status rsa_pad_decrypt(EVP_PKEY *key, const uint8_t *enc, size_t len,
+                              uint8_t out[RSA_PAD_PADDED]) {
+    uint8_t m[RSA_MODULUS_BYTES];
+    mt_rsa_status st = private_op(key, enc, len, m);
+    if (st == MT_RSA_OK) st = pad_unwrap(m, out);
+    OPENSSL_cleanse(m, sizeof m);
     return st;
 }
 
@@ -242,12 +249,38 @@ done:
     return st;
 }
 
+/* The legacy layout of a decrypted number: a zero byte, then SHA1(data) + data + random. */
+static mt_rsa_status legacy_unwrap(const uint8_t m[RSA_MODULUS_BYTES],
+                                   uint8_t out[RSA_LEGACY_BLOCK]) {
+    if (m[0] != 0) return MT_RSA_ERR_PADDING;
+    memcpy(out, m + 1, RSA_LEGACY_BLOCK);
+    return MT_RSA_OK;
+}
+
 mt_rsa_status rsa_legacy_decrypt(EVP_PKEY *key, const uint8_t *enc, size_t len,
                                  uint8_t out[RSA_LEGACY_BLOCK]) {
     uint8_t m[RSA_MODULUS_BYTES];
     mt_rsa_status st = private_op(key, enc, len, m);
-    if (st == MT_RSA_OK && m[0] != 0) st = MT_RSA_ERR_PADDING;
-    if (st == MT_RSA_OK) memcpy(out, m + 1, RSA_LEGACY_BLOCK);
+    if (st == MT_RSA_OK) st = legacy_unwrap(m, out);
+    OPENSSL_cleanse(m, sizeof m);
+    return st;
+}
+
+/* ---- either padding ---- */
+
+mt_rsa_status rsa_decrypt_any(EVP_PKEY *key, const uint8_t *enc, size_t len,
+                              mt_rsa_padding *padding, uint8_t out[RSA_LEGACY_BLOCK]) {
+    uint8_t m[RSA_MODULUS_BYTES];
+    mt_rsa_status st = private_op(key, enc, len, m);
+    if (st == MT_RSA_OK) {
+        st = pad_unwrap(m, out);
+        if (st == MT_RSA_OK) {
+            *padding = MT_RSA_PADDING_PAD;
+        } else if (st == MT_RSA_ERR_HASH) {
+            st = legacy_unwrap(m, out);
+            if (st == MT_RSA_OK) *padding = MT_RSA_PADDING_LEGACY;
+        }
+    }
     OPENSSL_cleanse(m, sizeof m);
     return st;
 }

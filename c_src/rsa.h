@@ -56,6 +56,16 @@ mt_rsa_status rsa_pad_decrypt(EVP_PKEY *key, const uint8_t *enc, size_t len,
 mt_rsa_status rsa_legacy_decrypt(EVP_PKEY *key, const uint8_t *enc, size_t len,
                                  uint8_t out[RSA_LEGACY_BLOCK]);
 
+/* Server side, either padding with one private-key operation (clients in the field send both,
+ * and the operation is the whole cost): RSA_PAD is tried first on the decrypted number (its
+ * SHA256 checked), then the legacy layout (leading zero byte). On MT_RSA_OK, *padding tells
+ * which: out holds RSA_PAD's 192 bytes of data_with_padding, or legacy's 255 bytes. When neither
+ * fits the result is MT_RSA_ERR_PADDING. */
+typedef enum { MT_RSA_PADDING_PAD = 1, MT_RSA_PADDING_LEGACY = 2 } mt_rsa_padding;
+
+mt_rsa_status rsa_decrypt_any(EVP_PKEY *key, const uint8_t *enc, size_t len,
+                              mt_rsa_padding *padding, uint8_t out[RSA_LEGACY_BLOCK]);
+
 /* A new key pair with e = 65537, as PEM: the private key in PKCS#1 ("RSA PRIVATE KEY") and the
  * public key as Telegram publishes them ("RSA PUBLIC KEY"). Free both with OPENSSL_free.
  * Returns 0 or -1. */

@@ -8,7 +8,7 @@
 -on_load(init/0).
 
 %% Must equal MTPROTO_NIF_ABI in c_src/nif_common.h: a stale .so refuses to load.
--define(ABI, 3).
+-define(ABI, 4).
 
 init() ->
     Priv = priv_dir(),

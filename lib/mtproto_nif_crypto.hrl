@@ -26,3 +26,4 @@ rsa_pad_encrypt(_Data, _PublicPem, _Padding, _TempKey) -> erlang:nif_error(not_l
 rsa_legacy_encrypt(_Data, _PublicPem, _Random) -> erlang:nif_error(not_loaded).
 rsa_pad_decrypt(_Encrypted, _PrivatePem) -> erlang:nif_error(not_loaded).
 rsa_legacy_decrypt(_Encrypted, _PrivatePem) -> erlang:nif_error(not_loaded).
+rsa_decrypt_any(_Encrypted, _PrivatePem) -> erlang:nif_error(not_loaded).

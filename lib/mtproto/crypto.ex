@@ -246,6 +246,19 @@ defmodule MTProto.Crypto do
   def rsa_legacy_decrypt(encrypted, private_pem),
     do: :mtproto_nif.rsa_legacy_decrypt(encrypted, private_pem)
 
+  @doc """
+  Server side of either padding with one private-key operation (the whole cost of a
+  decryption): RSA_PAD is tried first (its SHA256 checked), then the legacy layout.
+  `{:ok, :rsa_pad, data_with_padding}` (192 bytes, as `rsa_pad_decrypt/2`) or
+  `{:ok, :legacy, sha1_data_padding}` (255 bytes, as `rsa_legacy_decrypt/2`: the caller checks
+  the SHA1); `{:error, :bad_padding}` when neither fits.
+  """
+  @spec rsa_decrypt(binary(), pem()) ::
+          {:ok, :rsa_pad, <<_::1536>>}
+          | {:ok, :legacy, <<_::2040>>}
+          | {:error, :bad_length | :out_of_range | :bad_padding}
+  def rsa_decrypt(encrypted, private_pem), do: :mtproto_nif.rsa_decrypt_any(encrypted, private_pem)
+
   defp random!(rand_fun, n) do
     case rand_fun.(n) do
       bytes when is_binary(bytes) and byte_size(bytes) == n ->

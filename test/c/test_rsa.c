@@ -146,10 +146,58 @@ static void legacy(void) {
     EVP_PKEY_free(pk), EVP_PKEY_free(sk);
 }
 
+/* rsa_decrypt_any: one private operation, then RSA_PAD or legacy; the same bytes as the
+ * single-padding decryptions, and their refusals. */
+static void either(void) {
+    EVP_PKEY *pk = rsa_public_from_pem((uint8_t *)pub, pub_len);
+    EVP_PKEY *sk = rsa_private_from_pem((uint8_t *)priv, priv_len);
+    unsigned char data[144], pad[192], tkey[32], rnd[235], out[256], dec[255], any[255];
+    mt_rsa_padding which;
+    int pads = 0;
+    for (int i = 0; i < 24; i++) {
+        size_t len = (size_t)(i * 41) % 145;
+        test_random(data, len), test_random(pad, 192 - len), test_random(tkey, 32);
+        if (rsa_pad_encrypt(pk, data, len, pad, tkey, out) == MT_RSA_OK) {
+            which = 0;
+            CHECK(rsa_decrypt_any(sk, out, 256, &which, any) == MT_RSA_OK);
+            CHECK(which == MT_RSA_PADDING_PAD);
+            CHECK(rsa_pad_decrypt(sk, out, 256, dec) == MT_RSA_OK);
+            CHECK_MEM(any, dec, RSA_PAD_PADDED);
+            pads++;
+        }
+        test_random(rnd, 235 - len);
+        CHECK(rsa_legacy_encrypt(pk, data, len, rnd, out) == MT_RSA_OK);
+        which = 0;
+        CHECK(rsa_decrypt_any(sk, out, 256, &which, any) == MT_RSA_OK);
+        CHECK(which == MT_RSA_PADDING_LEGACY);
+        CHECK(rsa_legacy_decrypt(sk, out, 256, dec) == MT_RSA_OK);
+        CHECK_MEM(any, dec, RSA_LEGACY_BLOCK);
+        CHECK_MEM(any + 20, data, len);
+    }
+    CHECK(pads > 0);
+    /* random ciphertexts: neither padding (a 1/256 chance of a leading zero byte aside) */
+    int refused = 0;
+    for (int i = 0; i < 8; i++) {
+        test_random(out, 256);
+        out[0] &= 0x7f;
+        mt_rsa_status st = rsa_decrypt_any(sk, out, 256, &which, any);
+        CHECK(st == MT_RSA_ERR_PADDING || (st == MT_RSA_OK && which == MT_RSA_PADDING_LEGACY));
+        refused += st == MT_RSA_ERR_PADDING;
+    }
+    CHECK(refused >= 6);
+    memset(out, 0xff, 256);
+    CHECK(rsa_decrypt_any(sk, out, 256, &which, any) == MT_RSA_ERR_RANGE);
+    CHECK(rsa_decrypt_any(sk, out, 0, &which, any) == MT_RSA_ERR_LENGTH);
+    CHECK(rsa_decrypt_any(sk, out, 257, &which, any) == MT_RSA_ERR_LENGTH);
+    CHECK(rsa_decrypt_any(pk, out, 255, &which, any) != MT_RSA_OK); /* no private half */
+    EVP_PKEY_free(pk), EVP_PKEY_free(sk);
+}
+
 int main(void) {
     keys();
     rsa_pad();
     legacy();
+    either();
     OPENSSL_clear_free(priv, priv_len);
     OPENSSL_free(pub);
     return ctest_summary("rsa");

@@ -1,4 +1,5 @@
-/* libFuzzer: the server-side RSA decryptions (RSA_PAD and legacy) of arbitrary ciphertexts, and
+/* libFuzzer: the server-side RSA decryptions (RSA_PAD, legacy, and either with one private
+ * operation, which must agree with the other two) of arbitrary ciphertexts, and
  * encrypt-then-decrypt round trips with fuzzer-chosen data and randomness. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t out[RSA_MODULUS_BYTES], pad_out[RSA_PAD_PADDED], legacy_out[RSA_LEGACY_BLOCK];
-    rsa_pad_decrypt(priv, data, size, pad_out);
-    rsa_legacy_decrypt(priv, data, size, legacy_out);
+    uint8_t any_out[RSA_LEGACY_BLOCK];
+    mt_rsa_padding which = 0;
+    mt_rsa_status pad_st = rsa_pad_decrypt(priv, data, size, pad_out);
+    mt_rsa_status legacy_st = rsa_legacy_decrypt(priv, data, size, legacy_out);
+    mt_rsa_status any_st = rsa_decrypt_any(priv, data, size, &which, any_out);
+    if (pad_st == MT_RSA_OK) {
+        if (any_st != MT_RSA_OK || which != MT_RSA_PADDING_PAD) abort();
+        if (memcmp(any_out, pad_out, RSA_PAD_PADDED) != 0) abort();
+    } else if (pad_st == MT_RSA_ERR_HASH) {
+        if (any_st != legacy_st) abort();
+        if (any_st == MT_RSA_OK &&
+            (which != MT_RSA_PADDING_LEGACY || memcmp(any_out, legacy_out, RSA_LEGACY_BLOCK) != 0))
+            abort();
+    } else if (any_st != pad_st) {
+        abort();
+    }
 
     /* data = len(1) | temp_key(32) | random(235): encrypt data[..len] both ways, decrypt back */
     if (size >= 1 + 32 + RSA_LEGACY_MAX_DATA) {

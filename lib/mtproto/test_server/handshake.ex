@@ -87,24 +87,18 @@ defmodule MTProto.TestServer.Handshake do
 
   ## req_DH_params
 
+  # One private-key operation for either padding (Crypto.rsa_decrypt/2 tries both on it).
   defp rsa_decrypt(encrypted, private_pem) when is_binary(encrypted) do
-    case Crypto.rsa_pad_decrypt(encrypted, private_pem) do
-      {:ok, data_with_padding} ->
-        decode_prefix(data_with_padding, &inner_data_size/1)
-
-      {:error, :bad_hash} ->
-        rsa_legacy(encrypted, private_pem)
-
-      {:error, reason} ->
-        {:error, reason}
+    case Crypto.rsa_decrypt(encrypted, private_pem) do
+      {:ok, :rsa_pad, data_with_padding} -> decode_prefix(data_with_padding, &inner_data_size/1)
+      {:ok, :legacy, block} -> legacy_data(block)
+      {:error, reason} -> {:error, reason}
     end
   end
 
   # Legacy padding: SHA1(data) <> data <> random, 255 bytes.
-  defp rsa_legacy(encrypted, private_pem) do
-    with {:ok, <<hash::binary-20, rest::binary>>} <-
-           Crypto.rsa_legacy_decrypt(encrypted, private_pem),
-         {:ok, size} <- inner_data_size(rest),
+  defp legacy_data(<<hash::binary-20, rest::binary>>) do
+    with {:ok, size} <- inner_data_size(rest),
          <<data::binary-size(size), _::binary>> <- rest,
          :ok <- check(:crypto.hash(:sha, data) == hash, :bad_hash) do
       decode(data)
