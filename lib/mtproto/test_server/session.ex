@@ -6,7 +6,8 @@ defmodule MTProto.TestServer.Session do
   into containers and encrypts them. Answers go to the connection the session last heard from;
   what cannot be delivered (the connection is gone) stays unacknowledged and is sent again on
   the session's next connection. Answers are kept by request msg_id, so a duplicate request is
-  answered with the stored answer and never executed twice.
+  answered with the stored answer (or, when that is large, `msg_detailed_info` naming it, which
+  the client acknowledges or asks for with `msg_resend_req`) and never executed twice.
 
   Like Telegram, the server forgets sessions: beyond `:max_sessions_per_key` sessions on one
   auth key the least recently used one goes, and a session that heard nothing from its client
@@ -26,6 +27,8 @@ defmodule MTProto.TestServer.Session do
   @sent_limit 512
   @answers_limit 1024
   @max_container 1024
+  # A duplicate request whose stored answer is larger than this gets msg_detailed_info.
+  @detailed_info_above 8192
   # The framing's packet limit (16 MiB) less what encryption adds (auth_key_id, msg_key, the
   # 32-byte header, at most 76 bytes of padding) with room to spare.
   @max_body 16 * 1024 * 1024 - 1024
@@ -403,12 +406,32 @@ defmodule MTProto.TestServer.Session do
 
   # A message seen before: its stored answer again, else (a query still running, or something
   # that gets no answer) an acknowledgment again. Never executed twice.
+  # A large answer the client can still ask for (msg_resend_req) is announced with
+  # msg_detailed_info instead of being sent again, as Telegram does.
   defp duplicate(state, m) do
     case get_answer(state, m.msg_id) do
-      {:done, msg_id, seqno, body} -> {[{:old, msg_id, seqno, body}], state}
-      _ -> {[], maybe_ack(state, m, [])}
+      {:done, msg_id, seqno, body} ->
+        if byte_size(body) > @detailed_info_above and resendable?(state, msg_id) do
+          info = %{
+            _: :msg_detailed_info,
+            msg_id: m.msg_id,
+            answer_msg_id: msg_id,
+            bytes: byte_size(body),
+            status: 0
+          }
+
+          {[{:new, :other, TL.encode!(info), nil}], state}
+        else
+          {[{:old, msg_id, seqno, body}], state}
+        end
+
+      _ ->
+        {[], maybe_ack(state, m, [])}
     end
   end
+
+  defp resendable?(state, id),
+    do: Map.has_key?(elem(state.sent, 0), id) or Map.has_key?(state.outbox, id)
 
   # A content-related message that got no answer in this pass is acknowledged.
   defp maybe_ack(state, m, items) do
