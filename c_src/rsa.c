@@ -2,6 +2,7 @@
  * key generation; see rsa.h. */
 #include "rsa.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -40,12 +41,12 @@ static EVP_PKEY *decode_pem(const uint8_t *pem, size_t len, int selection) {
     return pkey;
 }
 
-EVP_PKEY *rsa_public_from_pem(const uint8_t *pem, size_t len) {
+static EVP_PKEY *parse_public(const uint8_t *pem, size_t len) {
     EVP_PKEY *pkey = decode_pem(pem, len, EVP_PKEY_PUBLIC_KEY);
     return pkey ? pkey : decode_pem(pem, len, EVP_PKEY_KEYPAIR);
 }
 
-EVP_PKEY *rsa_private_from_pem(const uint8_t *pem, size_t len) {
+static EVP_PKEY *parse_private(const uint8_t *pem, size_t len) {
     EVP_PKEY *pkey = decode_pem(pem, len, EVP_PKEY_KEYPAIR);
     BIGNUM *d = NULL;
     if (pkey && !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_D, &d)) {
@@ -56,6 +57,70 @@ EVP_PKEY *rsa_private_from_pem(const uint8_t *pem, size_t len) {
     ERR_clear_error();
     return pkey;
 }
+
+/* Parsed keys by the SHA-256 of their PEM text and kind. OpenSSL's PEM decoders cost ~200 µs a
+ * key, a third of a server-side RSA decryption, and a server or client uses the same few keys
+ * over and over. Entries are shared (reference-counted, read-only); the least recently used of
+ * KEY_CACHE_SLOTS goes. Only keys that parsed are kept. */
+#define KEY_CACHE_SLOTS 8
+static pthread_mutex_t key_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    uint8_t digest[DIGEST_SHA256_BYTES];
+    int private_key;
+    EVP_PKEY *key;
+    uint64_t used;
+} key_cache[KEY_CACHE_SLOTS];
+static uint64_t key_cache_clock;
+
+static EVP_PKEY *key_cache_get(const uint8_t digest[DIGEST_SHA256_BYTES], int private_key) {
+    EVP_PKEY *key = NULL;
+    pthread_mutex_lock(&key_cache_lock);
+    for (int i = 0; i < KEY_CACHE_SLOTS && !key; i++) {
+        if (key_cache[i].key && key_cache[i].private_key == private_key &&
+            CRYPTO_memcmp(key_cache[i].digest, digest, DIGEST_SHA256_BYTES) == 0 &&
+            EVP_PKEY_up_ref(key_cache[i].key) == 1) {
+            key = key_cache[i].key;
+            key_cache[i].used = ++key_cache_clock;
+        }
+    }
+    pthread_mutex_unlock(&key_cache_lock);
+    return key;
+}
+
+static void key_cache_put(const uint8_t digest[DIGEST_SHA256_BYTES], int private_key,
+                          EVP_PKEY *key) {
+    EVP_PKEY *evicted = NULL;
+    if (EVP_PKEY_up_ref(key) != 1) return;
+    pthread_mutex_lock(&key_cache_lock);
+    int slot = 0;
+    for (int i = 1; i < KEY_CACHE_SLOTS; i++)
+        if (key_cache[i].used < key_cache[slot].used) slot = i;
+    evicted = key_cache[slot].key;
+    memcpy(key_cache[slot].digest, digest, DIGEST_SHA256_BYTES);
+    key_cache[slot].private_key = private_key;
+    key_cache[slot].key = key;
+    key_cache[slot].used = ++key_cache_clock;
+    pthread_mutex_unlock(&key_cache_lock);
+    EVP_PKEY_free(evicted);
+}
+
+static EVP_PKEY *cached_key(const uint8_t *pem, size_t len, int private_key) {
+    uint8_t digest[DIGEST_SHA256_BYTES];
+    if (len == 0 || len > RSA_MAX_PEM_BYTES) return NULL;
+    if (sha256_of(pem, len, digest) != 0)
+        return private_key ? parse_private(pem, len) : parse_public(pem, len);
+    EVP_PKEY *key = key_cache_get(digest, private_key);
+    if (!key) {
+        key = private_key ? parse_private(pem, len) : parse_public(pem, len);
+        if (key) key_cache_put(digest, private_key, key);
+    }
+    OPENSSL_cleanse(digest, sizeof digest);
+    return key;
+}
+
+EVP_PKEY *rsa_public_from_pem(const uint8_t *pem, size_t len) { return cached_key(pem, len, 0); }
+
+EVP_PKEY *rsa_private_from_pem(const uint8_t *pem, size_t len) { return cached_key(pem, len, 1); }
 
 /* The modulus as exactly 256 big-endian bytes; -1 unless the key is 2048-bit RSA. */
 static int modulus_2048(const EVP_PKEY *key, uint8_t n[RSA_MODULUS_BYTES]) {

@@ -193,11 +193,50 @@ static void either(void) {
     EVP_PKEY_free(pk), EVP_PKEY_free(sk);
 }
 
+/* The parsed-key cache: more keys than it holds, each kind apart, the same keys every time. */
+static void key_cache(void) {
+    enum { N = 10 };
+    char *sk_pem[N], *pk_pem[N];
+    size_t sk_len[N], pk_len[N];
+    EVP_PKEY *first[N];
+    for (int i = 0; i < N; i++) {
+        CHECK(rsa_generate(1024, &sk_pem[i], &sk_len[i], &pk_pem[i], &pk_len[i]) == 0);
+        first[i] = rsa_private_from_pem((uint8_t *)sk_pem[i], sk_len[i]);
+        CHECK(first[i] != NULL);
+        EVP_PKEY *pk = rsa_public_from_pem((uint8_t *)pk_pem[i], pk_len[i]);
+        CHECK(pk && EVP_PKEY_eq(pk, first[i]) == 1);
+        /* a cached public key never answers for a private one */
+        CHECK(rsa_private_from_pem((uint8_t *)pk_pem[i], pk_len[i]) == NULL);
+        EVP_PKEY_free(pk);
+    }
+    /* the last key is cached (the same object comes back); the first was evicted (N > 8) */
+    EVP_PKEY *last = rsa_private_from_pem((uint8_t *)sk_pem[N - 1], sk_len[N - 1]);
+    EVP_PKEY *oldest = rsa_private_from_pem((uint8_t *)sk_pem[0], sk_len[0]);
+    CHECK(last == first[N - 1]);
+    CHECK(oldest != first[0] && oldest && EVP_PKEY_eq(oldest, first[0]) == 1);
+    EVP_PKEY_free(last), EVP_PKEY_free(oldest);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            EVP_PKEY *again = rsa_private_from_pem((uint8_t *)sk_pem[i], sk_len[i]);
+            CHECK(again && EVP_PKEY_eq(again, first[i]) == 1);
+            for (int j = 0; j < N; j++)
+                if (j != i) CHECK(EVP_PKEY_eq(again, first[j]) != 1);
+            EVP_PKEY_free(again);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        EVP_PKEY_free(first[i]);
+        OPENSSL_clear_free(sk_pem[i], sk_len[i]);
+        OPENSSL_free(pk_pem[i]);
+    }
+}
+
 int main(void) {
     keys();
     rsa_pad();
     legacy();
     either();
+    key_cache();
     OPENSSL_clear_free(priv, priv_len);
     OPENSSL_free(pub);
     return ctest_summary("rsa");
