@@ -19,8 +19,10 @@ defmodule MTProto.Session.Supervisor do
     session_id = Keyword.fetch!(opts, :session_id)
     name = Registry.via(session_id, :supervisor, opts)
     # :supervisor.start_link/3 without its gen_server options: this is what it does, plus
-    # hibernate_after (a supervisor's heap stays as large as its init needed otherwise).
-    :gen_server.start_link(name, :supervisor, {name, __MODULE__, session_id},
+    # hibernate_after (a supervisor's heap stays as large as its init needed otherwise). The
+    # supervisor knows itself as `self` (as :supervisor.start_link/2 does), not by the via
+    # name: that name carries the options, which would stay on its heap for good.
+    :gen_server.start_link(name, :supervisor, {:self, __MODULE__, session_id},
       hibernate_after: Keyword.get(opts, :hibernate_after, 1_000)
     )
   end
