@@ -287,14 +287,6 @@ done:
     return st;
 }
 
-mt_rsa_status rsa_pad_decrypt(EVP_PKEY *key, const uint8_t *enc, size_t len,
-                              uint8_t out[RSA_PAD_PADDED]) {
-    uint8_t m[RSA_MODULUS_BYTES];
-    mt_rsa_status st = private_op(key, enc, len, m);
-    if (st == MT_RSA_OK) st = pad_unwrap(m, out);
-    OPENSSL_cleanse(m, sizeof m);
-    return st;
-}
 
 /* ---- legacy padding ---- */
 
@@ -322,32 +314,42 @@ static mt_rsa_status legacy_unwrap(const uint8_t m[RSA_MODULUS_BYTES],
     return MT_RSA_OK;
 }
 
-mt_rsa_status rsa_legacy_decrypt(EVP_PKEY *key, const uint8_t *enc, size_t len,
-                                 uint8_t out[RSA_LEGACY_BLOCK]) {
+
+/* ---- either padding ---- */
+
+static mt_rsa_status unwrap(mt_rsa_padding padding, const uint8_t m[RSA_MODULUS_BYTES],
+                            uint8_t *out) {
+    return padding == MT_RSA_PADDING_PAD ? pad_unwrap(m, out) : legacy_unwrap(m, out);
+}
+
+/* The private operation, then the first padding's layout, and the second's (if any) when the
+ * first found a wrong hash; the one that fitted goes to *fitted. */
+static mt_rsa_status decrypt_as(EVP_PKEY *key, const uint8_t *enc, size_t len,
+                                mt_rsa_padding first, mt_rsa_padding second,
+                                mt_rsa_padding *fitted, uint8_t *out) {
     uint8_t m[RSA_MODULUS_BYTES];
+    mt_rsa_padding used = first;
     mt_rsa_status st = private_op(key, enc, len, m);
-    if (st == MT_RSA_OK) st = legacy_unwrap(m, out);
+    if (st == MT_RSA_OK) st = unwrap(first, m, out);
+    if (st == MT_RSA_ERR_HASH && second) st = unwrap(used = second, m, out);
+    if (st == MT_RSA_OK && fitted) *fitted = used;
     OPENSSL_cleanse(m, sizeof m);
     return st;
 }
 
-/* ---- either padding ---- */
+mt_rsa_status rsa_pad_decrypt(EVP_PKEY *key, const uint8_t *enc, size_t len,
+                              uint8_t out[RSA_PAD_PADDED]) {
+    return decrypt_as(key, enc, len, MT_RSA_PADDING_PAD, 0, NULL, out);
+}
+
+mt_rsa_status rsa_legacy_decrypt(EVP_PKEY *key, const uint8_t *enc, size_t len,
+                                 uint8_t out[RSA_LEGACY_BLOCK]) {
+    return decrypt_as(key, enc, len, MT_RSA_PADDING_LEGACY, 0, NULL, out);
+}
 
 mt_rsa_status rsa_decrypt_any(EVP_PKEY *key, const uint8_t *enc, size_t len,
                               mt_rsa_padding *padding, uint8_t out[RSA_LEGACY_BLOCK]) {
-    uint8_t m[RSA_MODULUS_BYTES];
-    mt_rsa_status st = private_op(key, enc, len, m);
-    if (st == MT_RSA_OK) {
-        st = pad_unwrap(m, out);
-        if (st == MT_RSA_OK) {
-            *padding = MT_RSA_PADDING_PAD;
-        } else if (st == MT_RSA_ERR_HASH) {
-            st = legacy_unwrap(m, out);
-            if (st == MT_RSA_OK) *padding = MT_RSA_PADDING_LEGACY;
-        }
-    }
-    OPENSSL_cleanse(m, sizeof m);
-    return st;
+    return decrypt_as(key, enc, len, MT_RSA_PADDING_PAD, MT_RSA_PADDING_LEGACY, padding, out);
 }
 
 /* ---- key generation ---- */
