@@ -6,13 +6,17 @@ defmodule MTProto.Session.Supervisor do
 
   The session's options are kept once, as the supervisor's registry value; the children are
   started with the session id only and read them from there. Idle, all three processes
-  hibernate (`:hibernate_after`, default 1 s), which is most of the memory of an idle session.
+  hibernate (`:hibernate_after`, default 200 ms), which is most of the memory of an idle
+  session. Hibernating soon also keeps down how many sessions hold their connect-time heaps at
+  once while many open, which is what the VM's memory from the OS grows with.
   """
 
   use Supervisor, restart: :temporary
 
   alias MTProto.Registry
   alias MTProto.Session.{Handler, Listener}
+
+  @hibernate_after 200
 
   @doc false
   def start_link(opts) do
@@ -23,7 +27,7 @@ defmodule MTProto.Session.Supervisor do
     # supervisor knows itself as `self` (as :supervisor.start_link/2 does), not by the via
     # name: that name carries the options, which would stay on its heap for good.
     :gen_server.start_link(name, :supervisor, {:self, __MODULE__, session_id},
-      hibernate_after: Keyword.get(opts, :hibernate_after, 1_000)
+      hibernate_after: Keyword.get(opts, :hibernate_after, @hibernate_after)
     )
   end
 
@@ -36,7 +40,7 @@ defmodule MTProto.Session.Supervisor do
 
     GenServer.start_link(module, opts,
       name: Registry.via(session_id, role),
-      hibernate_after: Keyword.get(opts, :hibernate_after, 1_000)
+      hibernate_after: Keyword.get(opts, :hibernate_after, @hibernate_after)
     )
   end
 
