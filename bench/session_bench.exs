@@ -25,7 +25,9 @@ defmodule SessionBench do
   def run do
     idle = env_int("SESSION_BENCH_IDLE", 10_000)
     in_flight_calls = env_int("SESSION_BENCH_CALLS", 20_000)
-    {peer, address, pem} = start_datacenter(@server)
+    # Every idle session (ours, then gramjs's) shares one key: the datacenter keeps them all
+    # (its default forgets all but a key's 64 most recent sessions).
+    {peer, address, pem} = start_datacenter(@server, max_sessions_per_key: 2 * idle + 100)
 
     IO.puts(
       "test datacenter in a separate VM at #{:inet.ntoa(elem(address, 0))}:#{elem(address, 1)}\n"
