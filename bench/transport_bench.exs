@@ -9,15 +9,7 @@
 defmodule TransportBench do
   alias MTProto.Transport
 
-  @framings [
-    :abridged,
-    :intermediate,
-    :padded_intermediate,
-    :full,
-    {:obfuscated, :abridged},
-    {:obfuscated, :intermediate},
-    {:obfuscated, :padded_intermediate}
-  ]
+  @framings Transport.framings()
   @small 72
   @small_count 20_000
   # 1 MiB + 8: an MTProto-shaped size (24 + 16k bytes), which padded intermediate needs

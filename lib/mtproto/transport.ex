@@ -90,6 +90,15 @@ defmodule MTProto.Transport do
     full: Full
   }
 
+  @plain_framings [:abridged, :intermediate, :padded_intermediate, :full]
+
+  @doc "Every framing `new/3` opens: the plain ones, then obfuscated2 around each that allows it."
+  @spec framings() :: [framing]
+  def framings,
+    do:
+      @plain_framings ++
+        for(k <- @plain_framings, @modules[k].obfuscatable?(), do: {:obfuscated, k})
+
   @default_max_packet 16 * 1024 * 1024
   # Random bytes are drawn this many at a time: one strong_rand_bytes call costs as much as
   # framing a small packet.

@@ -68,15 +68,7 @@ defmodule MTProto.TestServerHandshakeTest do
     end
   end
 
-  for framing <- [
-        :abridged,
-        :intermediate,
-        :padded_intermediate,
-        :full,
-        {:obfuscated, :abridged},
-        {:obfuscated, :intermediate},
-        {:obfuscated, :padded_intermediate}
-      ] do
+  for framing <- MTProto.Transport.framings() do
     test "every framing is detected: a key and a ping over #{inspect(framing)}", %{server: server} do
       client = keyed(server, framing: unquote(Macro.escape(framing)))
       {ping, client} = C.send_term(client, %{_: :ping, ping_id: 3})

@@ -12,6 +12,10 @@ defmodule MTProto.TransportTest do
   @framings @plain ++ @obfuscated
   @secret "0123456789abcdef"
 
+  test "framings/0 lists exactly the seven framings" do
+    assert Transport.framings() == @framings
+  end
+
   # ------------------------------------------------------------------ helpers
 
   # An MTProto-shaped packet (padded intermediate finds a packet's end from its shape):
