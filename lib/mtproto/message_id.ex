@@ -57,11 +57,15 @@ defmodule MTProto.MessageId do
   @spec check_window(t(), integer()) :: :ok | {:error, :too_old | :too_new}
   def check_window(msg_id, now \\ System.os_time(:second)) do
     cond do
-      msg_id < (now - @max_past) * @two32 -> {:error, :too_old}
+      msg_id < window_start(now) -> {:error, :too_old}
       msg_id > (now + @max_future) * @two32 -> {:error, :too_new}
       true -> :ok
     end
   end
+
+  @doc "The lowest id `check_window/2` accepts at `now` (unix seconds): 300 s back."
+  @spec window_start(integer()) :: t()
+  def window_start(now), do: (now - @max_past) * @two32
 
   @doc """
   The clock offset in nanoseconds that makes the local clock agree with a server msg_id: the

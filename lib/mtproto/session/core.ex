@@ -412,6 +412,37 @@ defmodule MTProto.Session.Core do
     ids |> Enum.uniq() |> Enum.sort() |> Enum.reduce(core, &reissue_one(&2, &1))
   end
 
+  ## Idle
+
+  @doc "`prune/2` at the session's server time."
+  @spec prune(t()) :: t()
+  def prune(core), do: prune(core, server_now(core))
+
+  @doc """
+  Drops what an idle session need not keep (the handler calls this on its keepalive timer):
+  the received msg_ids the receive window refuses anyway, more than 300 s older than `now`
+  (server unix seconds; they stay refused as too low, see
+  `MTProto.Session.Seen.forget_before/2`; only once the clock is synchronised, before that
+  the window is not checked), and the containers sent before that whose messages are all
+  answered or acknowledged (no notification about them can come).
+  """
+  @spec prune(t(), integer()) :: t()
+  def prune(core, now) do
+    oldest = MessageId.window_start(now)
+
+    history = if core.time_synced?, do: Seen.forget_before(core.history, oldest), else: core.history
+
+    containers =
+      Map.filter(core.containers, fn {container_id, ids} ->
+        container_id >= oldest or Enum.any?(ids, &unresolved?(core, &1))
+      end)
+
+    %{core | history: history, containers: containers}
+  end
+
+  defp unresolved?(core, msg_id),
+    do: is_map_key(core.sent, msg_id) or is_map_key(core.calls, msg_id)
+
   @doc "Marks our messages as acknowledged by the server: non-call messages need no resend."
   @spec acked(t(), [integer()]) :: t()
   def acked(core, ids) do

@@ -303,7 +303,7 @@ defmodule MTProto.Session.Handler do
     <<ping_id::signed-64>> = :crypto.strong_rand_bytes(8)
     delay = state.ping_interval
     request = %{_: :ping_delay_disconnect, ping_id: ping_id, disconnect_delay: div(delay * 5, 4000)}
-    core = Core.internal_call(state.core, request, :keepalive)
+    core = state.core |> Core.prune() |> Core.internal_call(request, :keepalive)
     noreply(schedule_ping(%{state | core: core, ping_timer: nil}))
   end
 

@@ -3,7 +3,7 @@ defmodule MTProto.Session.CoreTest do
 
   import Bitwise
   alias MTProto.{Crypto, Message, MessageId, RpcError, TL}
-  alias MTProto.Session.{Core, Inbound}
+  alias MTProto.Session.{Core, Inbound, Seen}
 
   # The server side of the conversation, built from the protocol primitives.
 
@@ -402,6 +402,55 @@ defmodule MTProto.Session.CoreTest do
     {_, core} = Inbound.handle_packet(core, packet(core, TL.encode!(nsc)))
     {packets, _core} = Core.flush(core)
     assert for(%{term: %{_: :ping}} = m <- sent(core, packets), do: m) == []
+  end
+
+  test "prune/2 forgets received ids past the window; replays of them stay refused" do
+    core = %{new_core() | connection_inited?: true}
+    {a, core} = call!(core, %{_: :ping, ping_id: 1}, :a)
+    {b, core} = call!(core, %{_: :ping, ping_id: 2}, :b)
+    {_, core} = Core.flush(core)
+    old = packet(core, TL.encode!(%{_: :pong, msg_id: a, ping_id: 1}), msg_id: server_id(-250))
+    new = packet(core, TL.encode!(%{_: :pong, msg_id: b, ping_id: 2}), msg_id: server_id(-10))
+    {[{:reply, :a, {:ok, _}}], core} = Inbound.handle_packet(core, old)
+    {[{:reply, :b, {:ok, _}}], core} = Inbound.handle_packet(core, new)
+    assert Seen.size(core.history) == 2
+
+    # 60 s on: the first is 310 s old, past the window, and forgotten
+    pruned = Core.prune(core, Core.server_now(core) + 60)
+    assert Seen.size(pruned.history) == 1
+    assert {[{:dropped, :duplicate}], _} = Inbound.handle_packet(pruned, new)
+    assert {[{:dropped, reason}], _} = Inbound.handle_packet(pruned, old)
+    assert reason in [:too_old, :too_low]
+    # refused as too low even if the clock went back and the window let it in
+    assert {[{:dropped, :too_low}], _} = Inbound.handle_packet(%{pruned | time_synced?: false}, old)
+
+    # at the session's own time nothing is that old
+    assert Seen.size(Core.prune(core).history) == 2
+    # before the clock is synchronised the window is not checked: nothing is forgotten
+    unsynced = Core.prune(%{core | time_synced?: false}, Core.server_now(core) + 1000)
+    assert Seen.size(unsynced.history) == 2
+    assert Seen.size(Core.prune(core, Core.server_now(core) + 1000).history) == 0
+  end
+
+  test "prune/2 forgets containers past the window once all their messages are answered" do
+    core = %{new_core() | connection_inited?: true}
+    {a, core} = call!(core, %{_: :ping, ping_id: 1}, :a)
+    {b, core} = call!(core, %{_: :ping, ping_id: 2}, :b)
+    {_, core} = Core.flush(core)
+    later = Core.server_now(core) + 301
+    assert map_size(core.containers) == 1
+    # a call still waiting keeps its container
+    {_, core} =
+      Inbound.handle_packet(core, packet(core, TL.encode!(%{_: :pong, msg_id: a, ping_id: 1})))
+
+    assert map_size(Core.prune(core, later).containers) == 1
+
+    {_, core} =
+      Inbound.handle_packet(core, packet(core, TL.encode!(%{_: :pong, msg_id: b, ping_id: 2})))
+
+    # answered, but recent: kept; answered and past the window: forgotten
+    assert map_size(Core.prune(core).containers) == 1
+    assert Core.prune(core, later).containers == %{}
   end
 
   test "cancel sends rpc_drop_answer; a late answer is ignored" do
