@@ -15,8 +15,8 @@ defmodule MTProto.Session.Backpressure do
   @default_messages 10_000
   @default_bytes 16 * 1024 * 1024
 
-  defstruct max_messages: @default_messages,
-            max_bytes: @default_bytes,
+  # `limits`: `{max_messages, max_bytes}`, or nil for the defaults (a word less per session).
+  defstruct limits: nil,
             count: 0,
             bytes: 0,
             sizes: %{},
@@ -28,17 +28,24 @@ defmodule MTProto.Session.Backpressure do
   @doc "A bound from the session options `:max_queue` and `:max_queue_bytes`."
   @spec new(keyword()) :: t()
   def new(opts) do
-    %__MODULE__{
-      max_messages: Keyword.get(opts, :max_queue, @default_messages),
-      max_bytes: Keyword.get(opts, :max_queue_bytes, @default_bytes)
-    }
+    limits =
+      {Keyword.get(opts, :max_queue, @default_messages),
+       Keyword.get(opts, :max_queue_bytes, @default_bytes)}
+
+    %__MODULE__{limits: if(limits == {@default_messages, @default_bytes}, do: nil, else: limits)}
   end
+
+  defp limits(%{limits: nil}), do: {@default_messages, @default_bytes}
+  defp limits(%{limits: limits}), do: limits
 
   @doc "Whether a new request must wait (the queue is at a limit, or others already wait)."
   @spec full?(t()) :: boolean()
   def full?(bp), do: at_limit?(bp) or bp.parked_count > 0
 
-  defp at_limit?(bp), do: at_limit?(bp.count, bp.bytes, bp.max_messages, bp.max_bytes)
+  defp at_limit?(bp) do
+    {max_messages, max_bytes} = limits(bp)
+    at_limit?(bp.count, bp.bytes, max_messages, max_bytes)
+  end
 
   defp at_limit?(count, bytes, max_messages, max_bytes),
     do: count >= max_messages or (bytes >= max_bytes and count > 0)
@@ -99,7 +106,10 @@ defmodule MTProto.Session.Backpressure do
 
   @doc "The figures `MTProto.Session.info/1` shows, compactly (see `info/1`)."
   @spec snapshot(t()) :: tuple()
-  def snapshot(bp), do: {bp.count, bp.bytes, bp.max_messages, bp.max_bytes, bp.parked_count}
+  def snapshot(bp) do
+    {max_messages, max_bytes} = limits(bp)
+    {bp.count, bp.bytes, max_messages, max_bytes, bp.parked_count}
+  end
 
   @doc "The `queue` map of `MTProto.Session.info/1`, from a `snapshot/1`."
   @spec info(tuple()) :: map()

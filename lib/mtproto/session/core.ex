@@ -13,6 +13,10 @@ defmodule MTProto.Session.Core do
       acknowledges it (the rest), so that `reconnected/1` sends it again with the same msg_id:
       the server runs a msg_id once and answers a repeat from its cache.
     * The first API call of a session is wrapped in `invokeWithLayer(initConnection(...))`.
+
+  An idle session's handler keeps this struct for as long as the session lives, so it holds
+  no defaults it can do without: the `initConnection` fields that differ from the defaults
+  only, `rand: nil` for the default randomness.
   """
 
   alias MTProto.{Crypto, Message, MessageId, TL}
@@ -32,13 +36,23 @@ defmodule MTProto.Session.Core do
                invokeWithTakeout invokeAfterMsg invokeAfterMsgs invokeWithBusinessConnection
                invokeWithGooglePlayIntegrity invokeWithApnsSecret invokeWithReCaptcha)a
 
+  # The initConnection fields a session does not give (and need not keep when it gives them).
+  @init_defaults %{
+    api_id: 0,
+    device_model: "BEAM",
+    app_version: "mtproto 0.1.0",
+    system_lang_code: "en",
+    lang_pack: "",
+    lang_code: "en"
+  }
+
   defstruct [
     :auth_key,
     :session_id,
     :salts,
     :history,
     :init,
-    dc_id: 2,
+    :rand,
     time_offset_ns: 0,
     time_synced?: false,
     window_misses: [],
@@ -52,7 +66,6 @@ defmodule MTProto.Session.Core do
     containers: %{},
     acks: [],
     ack_count: 0,
-    rand: &:crypto.strong_rand_bytes/1,
     stats: %{packets_out: 0, packets_in: 0, bytes_out: 0, bytes_in: 0, resent: 0, dropped: 0}
   ]
 
@@ -81,25 +94,27 @@ defmodule MTProto.Session.Core do
   @doc """
   A new session on `auth_key`. Options: `:session_id` (random by default), `:salt`,
   `:time_offset` (seconds, server minus local; `:time_synced?` says whether it is known),
-  `:dc_id`, `:init` (the `initConnection` fields: `api_id`, `device_model`, ...), `:rand`.
+  `:init` (the `initConnection` fields: `api_id`, `device_model`, ...), `:rand` (a function
+  from a byte count to that many random bytes; `:crypto.strong_rand_bytes/1` by default).
   """
   @spec new(<<_::2048>>, keyword()) :: t()
   def new(auth_key, opts \\ []) when byte_size(auth_key) == 256 do
-    rand = Keyword.get(opts, :rand, &:crypto.strong_rand_bytes/1)
-    <<random_id::signed-64>> = rand.(8)
-
-    %__MODULE__{
+    core = %__MODULE__{
       auth_key: auth_key,
-      session_id: Keyword.get(opts, :session_id, random_id),
       salts: Salts.new(Keyword.get(opts, :salt, 0)),
       history: Seen.new(),
-      init: Keyword.get(opts, :init, %{}),
-      dc_id: Keyword.get(opts, :dc_id, 2),
+      init: Map.reject(Keyword.get(opts, :init, %{}), fn {k, v} -> @init_defaults[k] == v end),
       time_offset_ns: Keyword.get(opts, :time_offset, 0) * 1_000_000_000,
       time_synced?: Keyword.get(opts, :time_synced?, false),
-      rand: rand
+      rand: Keyword.get(opts, :rand)
     }
+
+    <<random_id::signed-64>> = rand(core).(8)
+    %{core | session_id: Keyword.get(opts, :session_id, random_id)}
   end
+
+  defp rand(%{rand: nil}), do: &:crypto.strong_rand_bytes/1
+  defp rand(%{rand: rand}), do: rand
 
   ## Clock
 
@@ -251,7 +266,8 @@ defmodule MTProto.Session.Core do
 
     core = %{core | sent: sent}
     {plaintexts, core} = pack(chunk(messages), core, [])
-    packets = Enum.map(plaintexts, &Crypto.encrypt_message(core.auth_key, :client, &1, core.rand))
+    rand = rand(core)
+    packets = Enum.map(plaintexts, &Crypto.encrypt_message(core.auth_key, :client, &1, rand))
 
     stats = %{
       core.stats
@@ -397,7 +413,7 @@ defmodule MTProto.Session.Core do
   """
   @spec reset_session(t()) :: t()
   def reset_session(core) do
-    <<session_id::signed-64>> = core.rand.(8)
+    <<session_id::signed-64>> = rand(core).(8)
     ids = Map.keys(core.sent) ++ Enum.map(:queue.to_list(core.outbox), & &1.msg_id)
 
     core = %{
@@ -488,13 +504,13 @@ defmodule MTProto.Session.Core do
       query:
         %{
           _: :initConnection,
-          api_id: Map.get(init, :api_id, 0),
-          device_model: Map.get(init, :device_model, "BEAM"),
+          api_id: Map.get(init, :api_id, @init_defaults.api_id),
+          device_model: Map.get(init, :device_model, @init_defaults.device_model),
           system_version: Map.get(init, :system_version, system_version()),
-          app_version: Map.get(init, :app_version, "mtproto 0.1.0"),
-          system_lang_code: Map.get(init, :system_lang_code, "en"),
-          lang_pack: Map.get(init, :lang_pack, ""),
-          lang_code: Map.get(init, :lang_code, "en"),
+          app_version: Map.get(init, :app_version, @init_defaults.app_version),
+          system_lang_code: Map.get(init, :system_lang_code, @init_defaults.system_lang_code),
+          lang_pack: Map.get(init, :lang_pack, @init_defaults.lang_pack),
+          lang_code: Map.get(init, :lang_code, @init_defaults.lang_code),
           query: request
         }
         |> maybe_put(:proxy, Map.get(init, :proxy))

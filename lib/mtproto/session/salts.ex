@@ -3,16 +3,22 @@ defmodule MTProto.Session.Salts do
   Server salts: the one in use and the future ones from `get_future_salts`, with their
   validity. Salts are rotated before they expire (a margin of 60 s), the four soonest future
   ones are kept, and more are asked for when fewer than two remain. Times are server unix
-  seconds.
+  seconds. A future salt is kept as a tuple `{valid_since, valid_until, salt}` (the
+  `future_salt` maps the server sends take three times the words).
   """
 
   defstruct current: 0, valid_until: nil, future: []
 
+  @typedoc "A `future_salt` as the TL decoder gives it (only these fields are read)."
   @type future_salt :: %{valid_since: integer(), valid_until: integer(), salt: integer()}
+
+  @typedoc "A future salt as kept: `{valid_since, valid_until, salt}`."
+  @type kept_salt :: {integer(), integer(), integer()}
+
   @type t :: %__MODULE__{
           current: integer(),
           valid_until: integer() | nil,
-          future: [future_salt()]
+          future: [kept_salt()]
         }
 
   @margin 60
@@ -38,14 +44,14 @@ defmodule MTProto.Session.Salts do
   def put_future(salts, future, now) do
     future =
       future
-      |> Enum.map(&Map.take(&1, [:valid_since, :valid_until, :salt]))
-      |> Enum.sort_by(& &1.valid_since)
+      |> Enum.map(&{&1.valid_since, &1.valid_until, &1.salt})
+      |> Enum.sort_by(&elem(&1, 0))
       |> Enum.take(@keep)
 
     salts = %{salts | future: future}
 
-    case Enum.find(future, &(&1.salt == salts.current)) do
-      %{valid_until: until} -> rotate(%{salts | valid_until: until}, now)
+    case List.keyfind(future, salts.current, 2) do
+      {_since, until, _salt} -> rotate(%{salts | valid_until: until}, now)
       nil -> switch(salts, now)
     end
   end
@@ -59,21 +65,20 @@ defmodule MTProto.Session.Salts do
   end
 
   defp switch(salts, now) do
-    future = Enum.reject(salts.future, &(&1.valid_until <= now + @margin))
+    future = Enum.reject(salts.future, fn {_since, until, _salt} -> until <= now + @margin end)
 
-    case Enum.filter(future, &(&1.valid_since <= now)) do
+    case Enum.filter(future, fn {since, _until, _salt} -> since <= now end) do
       [] ->
         %{salts | future: future}
 
       usable ->
-        usable
-        |> List.last()
-        |> then(&%{salts | current: &1.salt, valid_until: &1.valid_until, future: future})
+        {_since, until, salt} = List.last(usable)
+        %{salts | current: salt, valid_until: until, future: future}
     end
   end
 
   @doc "Whether more future salts should be asked for."
   @spec need_more?(t(), integer()) :: boolean()
   def need_more?(%__MODULE__{future: future}, now),
-    do: Enum.count(future, &(&1.valid_until > now + @margin)) < 2
+    do: Enum.count(future, fn {_since, until, _salt} -> until > now + @margin end) < 2
 end

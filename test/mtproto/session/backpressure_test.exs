@@ -19,6 +19,15 @@ defmodule MTProto.Session.BackpressureTest do
     assert BP.release(bp, :zzz) == bp
   end
 
+  test "the default limits show in info and are not kept per session" do
+    assert %{max_messages: 10_000, max_bytes: 16_777_216, full?: false} =
+             BP.info(BP.snapshot(BP.new([])))
+
+    assert BP.new(max_queue: 10_000, max_queue_bytes: 16 * 1024 * 1024) == BP.new([])
+    assert :erts_debug.flat_size(BP.new([])) < :erts_debug.flat_size(BP.new(max_queue: 5))
+    assert %{max_messages: 5, max_bytes: 16_777_216} = BP.info(BP.snapshot(BP.new(max_queue: 5)))
+  end
+
   test "bounded in bytes; one request larger than the bound still goes alone" do
     bp = BP.new(max_queue_bytes: 100)
     bp = BP.admit(bp, :big, 500)

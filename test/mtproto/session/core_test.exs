@@ -167,6 +167,25 @@ defmodule MTProto.Session.CoreTest do
     assert layer == MTProto.TL.Schema.layer()
     assert ping.term._ == :ping
 
+    # fields equal to the defaults are not kept, and go out all the same
+    init = %{api_id: 7, device_model: "BEAM", lang_code: "de", app_version: "mtproto 0.1.0"}
+    other = new_core(init: init)
+    assert other.init == %{api_id: 7, lang_code: "de"}
+    {_, other} = call!(other, %{_: :"help.getNearestDc"}, :a)
+    {[p], other} = Core.flush(other)
+    [%{term: %{query: query}}] = sent(other, [p])
+
+    assert %{
+             api_id: 7,
+             device_model: "BEAM",
+             app_version: "mtproto 0.1.0",
+             system_lang_code: "en",
+             lang_pack: "",
+             lang_code: "de"
+           } = query
+
+    assert query.system_version =~ "OTP"
+
     nearest = %{_: :nearestDc, country: "NL", this_dc: 2, nearest_dc: 2}
     {events, core} = Inbound.handle_packet(core, packet(core, rpc_result(id, nearest)))
     assert [{:reply, :a, {:ok, ^nearest}}] = events

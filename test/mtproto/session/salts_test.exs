@@ -12,11 +12,32 @@ defmodule MTProto.Session.SaltsTest do
     # 60 s before expiry, the next salt already valid takes over
     s = Salts.rotate(s, 2745)
     assert s.current == 3 and s.valid_until == 3800
-    assert Enum.map(s.future, & &1.salt) == [3, 4]
+    assert s.future == [{2000, 3800, 3}, {3000, 4800, 4}]
     assert Salts.need_more?(s, 2745) == false
     s = Salts.rotate(s, 3750)
     assert s.current == 4
     assert Salts.need_more?(s, 3750)
+  end
+
+  test "future salts as the server sends them are kept as {valid_since, valid_until, salt}" do
+    big = -0x7EDC_BA98_7654_3210
+
+    sent =
+      for i <- 3..0//-1,
+          do: %{_: :future_salt, valid_since: 1000 * i, valid_until: 1000 * i + 1800, salt: big + i}
+
+    s = Salts.put_future(Salts.new(big), sent, 100)
+
+    assert s.future == [
+             {0, 1800, big},
+             {1000, 2800, big + 1},
+             {2000, 3800, big + 2},
+             {3000, 4800, big + 3}
+           ]
+
+    assert s.current == big and s.valid_until == 1800
+    # the struct, a bignum current salt, four kept salts with bignum salts
+    assert :erts_debug.flat_size(s) <= 12 + 2 + 4 * 8
   end
 
   test "a salt from the server (bad_server_salt) replaces the stale future ones" do
