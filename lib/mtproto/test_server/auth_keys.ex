@@ -2,7 +2,9 @@ defmodule MTProto.TestServer.AuthKeys do
   @moduledoc """
   The auth keys a test server created, in its public `keys` ETS table: per auth_key_id the key,
   what its salts derive from, when a temporary key expires, and the API layer its client
-  announced with `initConnection` (nil until then).
+  announced with `initConnection` (nil until then). Each row is `{id, record, layer, stamp}`:
+  the stamp, unique to the row, lets a connection keep the record it fetched and check with a
+  small read per packet that the key is still that one (`fetch/3`).
   """
 
   alias MTProto.Crypto
@@ -49,24 +51,52 @@ defmodule MTProto.TestServer.AuthKeys do
       expires_at: expires_in && now + expires_in
     }
 
-    if :ets.insert_new(keys, {record.id, record, nil}),
+    if :ets.insert_new(keys, {record.id, record, nil, :erlang.unique_integer()}),
       do: {:ok, record},
       else: {:error, :collision}
   end
 
+  @typedoc "What `fetch/3` keeps between packets: the last key fetched and its row's stamp."
+  @opaque cache :: {t(), integer()} | nil
+
   @doc "The key with this auth_key_id (an expired temporary key is gone)."
   @spec fetch(Shared.t(), integer()) :: {:ok, t()} | :error
-  def fetch(%Shared{keys: keys} = shared, id) do
+  def fetch(%Shared{} = shared, id) do
+    with {:ok, record, _cache} <- fetch(shared, id, nil), do: {:ok, record}
+  end
+
+  @doc """
+  `fetch/2` for a connection that keeps `cache` (nil at first) between packets: while the row
+  of the cached key is still the same (its stamp, read alone, is unchanged), the record is not
+  copied out of the table again. Deleted, replaced and expired keys are refused as by `fetch/2`.
+  """
+  @spec fetch(Shared.t(), integer(), cache()) :: {:ok, t(), cache()} | :error
+  def fetch(%Shared{keys: keys} = shared, id, {%__MODULE__{id: id} = record, stamp} = cache) do
+    if row_stamp(keys, id) == stamp,
+      do: check_expiry(shared, record, cache),
+      else: fetch(shared, id, nil)
+  end
+
+  def fetch(%Shared{keys: keys} = shared, id, _cache) do
     case :ets.lookup(keys, id) do
-      [{^id, %__MODULE__{expires_at: nil} = record, _layer}] ->
-        {:ok, record}
-
-      [{^id, record, _layer}] ->
-        if Faults.now(shared) < record.expires_at, do: {:ok, record}, else: expire(keys, id)
-
-      [] ->
-        :error
+      [{^id, record, _layer, stamp}] -> check_expiry(shared, record, {record, stamp})
+      [] -> :error
     end
+  end
+
+  defp row_stamp(keys, id) do
+    :ets.lookup_element(keys, id, 4)
+  catch
+    :error, :badarg -> nil
+  end
+
+  defp check_expiry(_shared, %__MODULE__{expires_at: nil} = record, cache),
+    do: {:ok, record, cache}
+
+  defp check_expiry(%Shared{keys: keys} = shared, record, cache) do
+    if Faults.now(shared) < record.expires_at,
+      do: {:ok, record, cache},
+      else: expire(keys, record.id)
   end
 
   defp expire(keys, id) do
@@ -77,10 +107,9 @@ defmodule MTProto.TestServer.AuthKeys do
   @doc "The layer announced with `initConnection` on this key, or nil (not initialised)."
   @spec layer(Shared.t(), integer()) :: pos_integer() | nil
   def layer(%Shared{keys: keys}, id) do
-    case :ets.lookup(keys, id) do
-      [{^id, _record, layer}] -> layer
-      [] -> nil
-    end
+    :ets.lookup_element(keys, id, 3)
+  catch
+    :error, :badarg -> nil
   end
 
   @doc "Records `initConnection` (and its layer) for a key."

@@ -25,6 +25,8 @@ defmodule MTProto.TestServer.Connection do
     :rng,
     :disconnect_timer,
     :number,
+    # The auth key of the last encrypted packet (MTProto.TestServer.AuthKeys.fetch/3).
+    :key_cache,
     over_limit: false,
     handshake: nil,
     packets: 0,
@@ -129,23 +131,26 @@ defmodule MTProto.TestServer.Connection do
     end
   end
 
+  # The faults are read once per packet.
   defp on_packet(packet, quick_ack, state) do
     state = %{state | packets: state.packets + 1}
+    faults = Faults.snapshot(state.shared)
 
     cond do
       state.over_limit ->
         transport_error(state, -429, :too_many_connections)
 
-      code = Faults.get(state.shared, :transport_error) ->
+      code = faults.transport_error ->
         transport_error(state, code, :fault)
 
       true ->
-        case drop_randomly(state) do
+        case drop_randomly(state, faults) do
           {true, state} ->
             {:close, state}
 
           {false, state} ->
-            with {:ok, state} <- dispatch(packet, quick_ack, state), do: maybe_drop_after(state)
+            with {:ok, state} <- dispatch(packet, quick_ack, faults, state),
+                 do: maybe_drop_after(state, faults)
         end
     end
   end
@@ -157,8 +162,8 @@ defmodule MTProto.TestServer.Connection do
   defp over_limit?(%Shared{max_connections: max, conns_sup: sup}),
     do: DynamicSupervisor.count_children(sup).active > max
 
-  defp maybe_drop_after(state) do
-    case Faults.get(state.shared, :drop_after) do
+  defp maybe_drop_after(state, faults) do
+    case faults.drop_after do
       n when is_integer(n) and state.packets >= n -> {:close, state}
       _ -> {:ok, state}
     end
@@ -166,8 +171,8 @@ defmodule MTProto.TestServer.Connection do
 
   # Each connection draws from its own generator, seeded from the fault's seed and the
   # connection's number, so a run is reproducible when clients connect in the same order.
-  defp drop_randomly(state) do
-    case Faults.get(state.shared, :drop_random) do
+  defp drop_randomly(state, faults) do
+    case faults.drop_random do
       {p, seed} ->
         rng = state.rng || :rand.seed_s(:exsss, {seed, state.number, 0})
         {x, rng} = :rand.uniform_s(rng)
@@ -179,7 +184,7 @@ defmodule MTProto.TestServer.Connection do
   end
 
   # Handshake messages are unencrypted: a quick-ack request on them has no token to answer with.
-  defp dispatch(<<0::64, _::binary>> = packet, _quick_ack, state) do
+  defp dispatch(<<0::64, _::binary>> = packet, _quick_ack, faults, state) do
     with {:ok, msg_id, body} <- Message.decode_plain(packet),
          true <- MessageId.valid_parity?(msg_id, :client) || {:error, :bad_msg_id},
          {:reply, answer, hs} <- handshake_step(state, body) do
@@ -189,7 +194,7 @@ defmodule MTProto.TestServer.Connection do
         MessageId.next(
           :server_response,
           state.last_plain_id,
-          Faults.skew(state.shared) * 1_000_000_000
+          Faults.skew(faults) * 1_000_000_000
         )
 
       write(%{state | last_plain_id: id}, [Message.encode_plain(id, answer)])
@@ -198,8 +203,10 @@ defmodule MTProto.TestServer.Connection do
     end
   end
 
-  defp dispatch(<<key_id::little-signed-64, _::binary>> = packet, quick_ack, state) do
-    with {:ok, key} <- AuthKeys.fetch(state.shared, key_id) |> or_error(:unknown_auth_key),
+  defp dispatch(<<key_id::little-signed-64, _::binary>> = packet, quick_ack, _faults, state) do
+    with {:ok, key, cache} <-
+           AuthKeys.fetch(state.shared, key_id, state.key_cache) |> or_error(:unknown_auth_key),
+         state = %{state | key_cache: cache},
          {:ok, plaintext, token} <- Crypto.decrypt_message_quick_ack(key.key, :client, packet),
          {:ok, message} <- Message.decode_plaintext(plaintext),
          {:ok, state} <- maybe_quick_ack(state, quick_ack, token) do
@@ -213,7 +220,8 @@ defmodule MTProto.TestServer.Connection do
     end
   end
 
-  defp dispatch(_short, _quick_ack, state), do: transport_error(state, -404, :short_packet)
+  defp dispatch(_short, _quick_ack, _faults, state),
+    do: transport_error(state, -404, :short_packet)
 
   defp or_error(:error, reason), do: {:error, reason}
   defp or_error(ok, _reason), do: ok

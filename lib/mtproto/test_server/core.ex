@@ -91,7 +91,7 @@ defmodule MTProto.TestServer.Core do
   @doc false
   def auth_key_ids(server) do
     shared = shared(server)
-    :ets.select(shared.keys, [{{:"$1", :_, :_}, [], [:"$1"]}])
+    :ets.select(shared.keys, [{{:"$1", :_, :_, :_}, [], [:"$1"]}])
   end
 
   @doc false
@@ -121,7 +121,7 @@ defmodule MTProto.TestServer.Core do
 
     {:ok, port} = :inet.port(listen)
     config = :ets.new(:test_server_config, [:public, read_concurrency: true])
-    :ets.insert(config, {:rotation, 0})
+    Faults.init(config)
     {:ok, sessions_sup} = DynamicSupervisor.start_link(strategy: :one_for_one)
     {:ok, conns_sup} = DynamicSupervisor.start_link(strategy: :one_for_one)
 

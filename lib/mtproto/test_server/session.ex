@@ -44,6 +44,9 @@ defmodule MTProto.TestServer.Session do
     :conn,
     :conn_ref,
     :last_used,
+    # The faults and the server clock (unix seconds) read once per packet or event handled.
+    :faults,
+    :now,
     announced: false,
     stop: false,
     history: History.new(@history_limit),
@@ -165,7 +168,7 @@ defmodule MTProto.TestServer.Session do
 
   @impl true
   def handle_call({:deliver, conn, message}, _from, state) do
-    state = touch(state)
+    state = state |> tick() |> touch()
     {resend, state} = bind(state, conn)
     {items, state} = receive_top(state, message)
     {acks, state} = take_acks(state)
@@ -178,7 +181,7 @@ defmodule MTProto.TestServer.Session do
 
   def handle_call({:push, body}, _from, state) do
     if state.conn do
-      {[], state} = emit(state, [{:new, :other, body, nil}], :send)
+      {[], state} = emit(tick(state), [{:new, :other, body, nil}], :send)
       {:reply, :ok, state}
     else
       {:reply, {:error, :not_connected}, state}
@@ -190,7 +193,7 @@ defmodule MTProto.TestServer.Session do
     case Enum.find(state.running, fn {_ref, {_req, worker}} -> worker == pid end) do
       {ref, _} ->
         Process.demonitor(ref, [:flush])
-        {:noreply, finish_call(state, ref, outcome)}
+        {:noreply, finish_call(tick(state), ref, outcome)}
 
       nil ->
         {:noreply, state}
@@ -202,11 +205,11 @@ defmodule MTProto.TestServer.Session do
   end
 
   def handle_info({:DOWN, ref, :process, _pid, _reason}, state) do
-    {:noreply, finish_call(state, ref, {:error, 500, "INTERNAL"})}
+    {:noreply, finish_call(tick(state), ref, {:error, 500, "INTERNAL"})}
   end
 
   def handle_info({:emit, items}, state) do
-    {[], state} = emit(state, items, :send_now)
+    {[], state} = emit(tick(state), items, :send_now)
     {:noreply, state}
   end
 
@@ -236,6 +239,11 @@ defmodule MTProto.TestServer.Session do
   ## use and expiry
 
   defp now_ms, do: System.monotonic_time(:millisecond)
+
+  defp tick(state) do
+    faults = Faults.snapshot(state.shared)
+    %{state | faults: faults, now: Faults.now(faults)}
+  end
 
   defp schedule_idle_check(:infinity), do: :ok
   defp schedule_idle_check(ms), do: Process.send_after(self(), :idle_check, ms)
@@ -272,8 +280,7 @@ defmodule MTProto.TestServer.Session do
   ## receiving
 
   defp receive_top(state, %{msg_id: id, seqno: seqno, salt: salt} = m) do
-    shared = state.shared
-    now = Faults.now(shared)
+    now = state.now
 
     cond do
       not MessageId.valid_parity?(id, :client) ->
@@ -282,7 +289,7 @@ defmodule MTProto.TestServer.Session do
       (window = MessageId.check_window(id, now)) != :ok ->
         {[bad_msg(state, m, if(window == {:error, :too_old}, do: 16, else: 17))], state}
 
-      not Salts.valid?(state.key, salt, now, Faults.rotation(shared), shared.salt_period) ->
+      not Salts.valid?(state.key, salt, now, state.faults.rotation, state.shared.salt_period) ->
         new_salt = current_salt(state)
         observe_bad_msg(state, m, 48)
 
@@ -337,7 +344,7 @@ defmodule MTProto.TestServer.Session do
       not MessageId.valid_parity?(id, :client) ->
         {[bad_msg(state, m, 18)], state}
 
-      (window = MessageId.check_window(id, Faults.now(state.shared))) != :ok ->
+      (window = MessageId.check_window(id, state.now)) != :ok ->
         {[bad_msg(state, m, if(window == {:error, :too_old}, do: 16, else: 17))], state}
 
       History.seen?(state.history, id) ->
@@ -385,7 +392,7 @@ defmodule MTProto.TestServer.Session do
   # only those could be accepted now: after the server clock jumps, a client that resynchronised
   # is not held to ids it sent under the old clock.
   defp seqno_order(state, id, seqno) do
-    now = Faults.now(state.shared)
+    now = state.now
     low = (now - 300) <<< 32
     high = (now + 30) <<< 32
     {below, above} = History.neighbours(state.history, id)
@@ -475,13 +482,12 @@ defmodule MTProto.TestServer.Session do
   end
 
   defp service(:get_future_salts, %{num: num}, m, state) do
-    shared = state.shared
-    now = Faults.now(shared)
+    now = state.now
     num = num |> max(1) |> min(64)
 
     salts =
       for {since, until, salt} <-
-            Salts.future(state.key, now, Faults.rotation(shared), shared.salt_period, num),
+            Salts.future(state.key, now, state.faults.rotation, state.shared.salt_period, num),
           do: %{_: :future_salt, valid_since: since, valid_until: until, salt: salt}
 
     {[answer(m, %{_: :future_salts, req_msg_id: m.msg_id, now: now, salts: salts})], state}
@@ -605,7 +611,7 @@ defmodule MTProto.TestServer.Session do
   # received (id too far in the future), 4 received; +32 query being processed or done,
   # +64 answer generated.
   defp msg_state(state, id) do
-    now = Faults.now(state.shared)
+    now = state.now
 
     cond do
       History.seen?(state.history, id) ->
@@ -669,7 +675,7 @@ defmodule MTProto.TestServer.Session do
   defp emit(state, [], _how), do: {[], state}
 
   defp emit(state, items, how) do
-    delay = if how == :send_now, do: nil, else: Faults.get(state.shared, :delay)
+    delay = if how == :send_now, do: nil, else: state.faults.delay
 
     if is_integer(delay) and delay > 0 do
       Process.send_after(self(), {:emit, items}, delay)
@@ -747,7 +753,7 @@ defmodule MTProto.TestServer.Session do
   # :clock_skew fault) by more than a second: they follow the clock, as a client syncing its
   # clock from them must be able to.
   defp next_id(state, kind) do
-    offset = Faults.skew(state.shared) * 1_000_000_000
+    offset = Faults.skew(state.faults) * 1_000_000_000
     clock = MessageId.next(kind, 0, offset)
     last = if state.out_last > clock + (1 <<< 32), do: 0, else: state.out_last
     id = MessageId.next(kind, last, offset)
@@ -759,10 +765,8 @@ defmodule MTProto.TestServer.Session do
     Crypto.encrypt_message(state.key.key, :server, plaintext)
   end
 
-  defp current_salt(state) do
-    shared = state.shared
-    Salts.current(state.key, Faults.now(shared), Faults.rotation(shared), shared.salt_period)
-  end
+  defp current_salt(state),
+    do: Salts.current(state.key, state.now, state.faults.rotation, state.shared.salt_period)
 
   ## bounded maps
 
