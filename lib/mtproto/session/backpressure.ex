@@ -32,7 +32,11 @@ defmodule MTProto.Session.Backpressure do
       {Keyword.get(opts, :max_queue, @default_messages),
        Keyword.get(opts, :max_queue_bytes, @default_bytes)}
 
-    %__MODULE__{limits: if(limits == {@default_messages, @default_bytes}, do: nil, else: limits)}
+    # The default struct is a literal: with the default limits it takes no heap at all, and
+    # updated it keeps its keys in the literal area.
+    if limits == {@default_messages, @default_bytes},
+      do: %__MODULE__{},
+      else: %{%__MODULE__{} | limits: limits}
   end
 
   defp limits(%{limits: nil}), do: {@default_messages, @default_bytes}

@@ -24,11 +24,13 @@ defmodule MTProto.Session.Control do
   @doc "From the session options (`:max_queue`, `:max_queue_bytes`, `:kind`, `:parent`, `:client_events`)."
   @spec new(keyword()) :: t()
   def new(opts) do
-    %__MODULE__{
-      bp: Backpressure.new(opts),
-      kind: Keyword.get(opts, :kind, :main),
-      parent: Keyword.get(opts, :parent),
-      notify?: Keyword.get(opts, :client_events, true)
+    # An update of the literal default struct: its keys stay in the literal area.
+    %{
+      %__MODULE__{}
+      | bp: Backpressure.new(opts),
+        kind: Keyword.get(opts, :kind, :main),
+        parent: Keyword.get(opts, :parent),
+        notify?: Keyword.get(opts, :client_events, true)
     }
   end
 

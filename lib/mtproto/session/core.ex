@@ -16,7 +16,9 @@ defmodule MTProto.Session.Core do
 
   An idle session's handler keeps this struct for as long as the session lives, so it holds
   no defaults it can do without: the `initConnection` fields that differ from the defaults
-  only, `rand: nil` for the default randomness.
+  only, `rand: nil` for the default randomness. It is made by updating the default struct, a
+  literal, so its keys (and its defaults, until they change) stay in the module's literal area
+  rather than on every session's heap.
   """
 
   alias MTProto.{Crypto, Message, MessageId, TL}
@@ -99,14 +101,15 @@ defmodule MTProto.Session.Core do
   """
   @spec new(<<_::2048>>, keyword()) :: t()
   def new(auth_key, opts \\ []) when byte_size(auth_key) == 256 do
-    core = %__MODULE__{
-      auth_key: auth_key,
-      salts: Salts.new(Keyword.get(opts, :salt, 0)),
-      history: Seen.new(),
-      init: Map.reject(Keyword.get(opts, :init, %{}), fn {k, v} -> @init_defaults[k] == v end),
-      time_offset_ns: Keyword.get(opts, :time_offset, 0) * 1_000_000_000,
-      time_synced?: Keyword.get(opts, :time_synced?, false),
-      rand: Keyword.get(opts, :rand)
+    core = %{
+      %__MODULE__{}
+      | auth_key: auth_key,
+        salts: Salts.new(Keyword.get(opts, :salt, 0)),
+        history: Seen.new(),
+        init: Map.reject(Keyword.get(opts, :init, %{}), fn {k, v} -> @init_defaults[k] == v end),
+        time_offset_ns: Keyword.get(opts, :time_offset, 0) * 1_000_000_000,
+        time_synced?: Keyword.get(opts, :time_synced?, false),
+        rand: Keyword.get(opts, :rand)
     }
 
     <<random_id::signed-64>> = rand(core).(8)

@@ -27,7 +27,8 @@ defmodule MTProto.Session.Salts do
 
   @doc "Salts starting from one whose validity is unknown."
   @spec new(integer()) :: t()
-  def new(salt), do: %__MODULE__{current: salt}
+  # (An update of the literal default struct: its keys stay in the literal area.)
+  def new(salt), do: %{%__MODULE__{} | current: salt}
 
   @doc """
   Replaces the current salt with one the server sent (bad_server_salt, new_session_created).
