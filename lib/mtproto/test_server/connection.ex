@@ -14,6 +14,9 @@ defmodule MTProto.TestServer.Connection do
 
   # An idle connection hibernates after this many ms.
   @hibernate_after 1000
+  # The socket delivers this many chunks before it waits to be re-armed ({:tcp_passive, _}):
+  # no socket option call per packet, and at most this many chunks queued unread.
+  @active_chunks 16
   # ping_delay_disconnect delays are capped (Process.send_after takes at most 2^32 - 1 ms).
   @max_disconnect_delay 86_400
 
@@ -61,7 +64,7 @@ defmodule MTProto.TestServer.Connection do
 
   @impl true
   def handle_info(:socket_ready, state) do
-    :ok = :inet.setopts(state.socket, active: :once)
+    :ok = :inet.setopts(state.socket, active: @active_chunks)
 
     peer =
       case :inet.peername(state.socket) do
@@ -80,7 +83,6 @@ defmodule MTProto.TestServer.Connection do
 
         case handle_events(events, state) do
           {:ok, state} ->
-            :inet.setopts(socket, active: :once)
             {:noreply, state, @hibernate_after}
 
           {:close, state} ->
@@ -90,6 +92,11 @@ defmodule MTProto.TestServer.Connection do
       {:error, _reason, transport} ->
         {:stop, :normal, %{state | transport: transport}}
     end
+  end
+
+  def handle_info({:tcp_passive, socket}, %{socket: socket} = state) do
+    :inet.setopts(socket, active: @active_chunks)
+    {:noreply, state, @hibernate_after}
   end
 
   def handle_info({:tcp_closed, socket}, %{socket: socket} = state), do: {:stop, :normal, state}
