@@ -442,8 +442,9 @@ defmodule MTProto.Session.Core do
   the received msg_ids the receive window refuses anyway, more than 300 s older than `now`
   (server unix seconds; they stay refused as too low, see
   `MTProto.Session.Seen.forget_before/2`; only once the clock is synchronised, before that
-  the window is not checked), and the containers sent before that whose messages are all
-  answered or acknowledged (no notification about them can come).
+  the window is not checked), and the containers whose messages are all answered or
+  acknowledged (the server took them: no notification about them can come), or, for those
+  without content (acknowledgments and the like), that were sent before the window.
   """
   @spec prune(t(), integer()) :: t()
   def prune(core, now) do
@@ -452,8 +453,9 @@ defmodule MTProto.Session.Core do
     history = if core.time_synced?, do: Seen.forget_before(core.history, oldest), else: core.history
 
     containers =
-      Map.filter(core.containers, fn {container_id, ids} ->
-        container_id >= oldest or Enum.any?(ids, &unresolved?(core, &1))
+      Map.filter(core.containers, fn
+        {container_id, []} -> container_id >= oldest
+        {_container_id, ids} -> Enum.any?(ids, &unresolved?(core, &1))
       end)
 
     %{core | history: history, containers: containers}

@@ -451,24 +451,27 @@ defmodule MTProto.Session.CoreTest do
     assert Seen.size(Core.prune(core, Core.server_now(core) + 1000).history) == 0
   end
 
-  test "prune/2 forgets containers past the window once all their messages are answered" do
+  test "prune/2 forgets containers once all their messages are answered" do
     core = %{new_core() | connection_inited?: true}
     {a, core} = call!(core, %{_: :ping, ping_id: 1}, :a)
     {b, core} = call!(core, %{_: :ping, ping_id: 2}, :b)
     {_, core} = Core.flush(core)
     later = Core.server_now(core) + 301
-    assert map_size(core.containers) == 1
-    # a call still waiting keeps its container
-    {_, core} =
-      Inbound.handle_packet(core, packet(core, TL.encode!(%{_: :pong, msg_id: a, ping_id: 1})))
-
+    [{container, [^a, ^b]}] = Map.to_list(core.containers)
+    # a call still waiting keeps its container, however old
+    pong_a = packet(core, TL.encode!(%{_: :pong, msg_id: a, ping_id: 1}))
+    {_, core} = Inbound.handle_packet(core, pong_a)
     assert map_size(Core.prune(core, later).containers) == 1
-
-    {_, core} =
-      Inbound.handle_packet(core, packet(core, TL.encode!(%{_: :pong, msg_id: b, ping_id: 2})))
-
-    # answered, but recent: kept; answered and past the window: forgotten
-    assert map_size(Core.prune(core).containers) == 1
+    # a container without content (here acknowledgments and a state request) is kept for the
+    # window
+    core = core |> Core.ack(server_id()) |> Core.ack(server_id())
+    {_, core} = Core.enqueue(core, TL.encode!(%{_: :msgs_state_req, msg_ids: [1]}), false)
+    {_, core} = Core.flush(core)
+    assert map_size(core.containers) == 2
+    pong_b = packet(core, TL.encode!(%{_: :pong, msg_id: b, ping_id: 2}))
+    {_, core} = Inbound.handle_packet(core, pong_b)
+    assert [{_, []}] = Map.to_list(Core.prune(core).containers)
+    refute Map.has_key?(Core.prune(core).containers, container)
     assert Core.prune(core, later).containers == %{}
   end
 
