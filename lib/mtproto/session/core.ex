@@ -453,10 +453,12 @@ defmodule MTProto.Session.Core do
     history = if core.time_synced?, do: Seen.forget_before(core.history, oldest), else: core.history
 
     containers =
-      Map.filter(core.containers, fn
+      core.containers
+      |> Map.filter(fn
         {container_id, []} -> container_id >= oldest
         {_container_id, ids} -> Enum.any?(ids, &unresolved?(core, &1))
       end)
+      |> literal_if_empty()
 
     %{core | history: history, containers: containers}
   end
@@ -473,7 +475,7 @@ defmodule MTProto.Session.Core do
           %{core | calls: Map.put(core.calls, id, %{call | acked?: true})}
 
         _ ->
-          %{core | sent: Map.delete(core.sent, id)}
+          %{core | sent: forget(core.sent, id)}
       end
     end)
   end
@@ -481,20 +483,28 @@ defmodule MTProto.Session.Core do
   @doc "Removes an answered call; returns it (or nil if unknown)."
   @spec take_call(t(), integer()) :: {call() | nil, t()}
   def take_call(core, msg_id) do
-    case Map.pop(core.calls, msg_id) do
-      {nil, _} ->
-        {nil, %{core | sent: Map.delete(core.sent, msg_id)}}
-
-      {call, calls} ->
+    case core.calls do
+      %{^msg_id => call} ->
         {call,
          %{
            core
-           | calls: calls,
-             tags: Map.delete(core.tags, call.tag),
-             sent: Map.delete(core.sent, msg_id)
+           | calls: forget(core.calls, msg_id),
+             tags: forget(core.tags, call.tag),
+             sent: forget(core.sent, msg_id)
          }}
+
+      _ ->
+        {nil, %{core | sent: forget(core.sent, msg_id)}}
     end
   end
+
+  # Map.delete/2, but a map left empty is the empty literal (see literal_if_empty/1).
+  defp forget(map, key), do: map |> Map.delete(key) |> literal_if_empty()
+
+  # An empty map as the empty literal, which takes no room on the heap (a session going idle
+  # empties its calls, tags, sent messages and containers).
+  defp literal_if_empty(map) when map_size(map) == 0, do: %{}
+  defp literal_if_empty(map), do: map
 
   ## initConnection
 
