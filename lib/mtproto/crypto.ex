@@ -30,6 +30,10 @@ defmodule MTProto.Crypto do
   # MSG_PADDING_RANDOM_BYTES in c_src/msg_crypto.h
   @padding_random_bytes 76
 
+  @doc "How many random bytes `encrypt_message/4` takes from its `rand_fun` per message."
+  @spec padding_random_bytes() :: pos_integer()
+  def padding_random_bytes, do: @padding_random_bytes
+
   ## AES
 
   @doc "AES-256-IGE encryption; `data` is a multiple of 16 bytes, `iv` 32 bytes."

@@ -32,6 +32,10 @@ defmodule MTProto.TestServer.Session do
   # The framing's packet limit (16 MiB) less what encryption adds (auth_key_id, msg_key, the
   # 32-byte header, at most 76 bytes of padding) with room to spare.
   @max_body 16 * 1024 * 1024 - 1024
+  # Random bytes one encrypted packet takes (MTProto.Crypto's padding), and how many the pool
+  # of the session draws at once.
+  @padding_random Crypto.padding_random_bytes()
+  @random_pool_size 16 * @padding_random
   # An idle session hibernates after this many ms.
   @hibernate_after 1000
 
@@ -58,6 +62,7 @@ defmodule MTProto.TestServer.Session do
     answers: {%{}, :queue.new()},
     running: %{},
     dropped: MapSet.new(),
+    random_pool: <<>>,
     acks: []
   ]
 
@@ -699,13 +704,13 @@ defmodule MTProto.TestServer.Session do
     |> chunk_containers()
     |> Enum.map_reduce(state, fn
       [one], state ->
-        {encrypt(state, one), state}
+        encrypt(state, one)
 
       many, state ->
         {id, state} = next_id(state, :server_other)
         {seqno, count} = Message.next_seqno(state.out_count, false)
         container = %{msg_id: id, seqno: seqno, body: Message.encode_container(many)}
-        {encrypt(state, container), %{state | out_count: count}}
+        encrypt(%{state | out_count: count}, container)
     end)
   end
 
@@ -762,8 +767,17 @@ defmodule MTProto.TestServer.Session do
 
   defp encrypt(state, %{msg_id: id, seqno: seqno, body: body}) do
     plaintext = Message.encode_plaintext(current_salt(state), state.session_id, id, seqno, body)
-    Crypto.encrypt_message(state.key.key, :server, plaintext)
+    {random, state} = take_random(state)
+    {Crypto.encrypt_message(state.key.key, :server, plaintext, fn _ -> random end), state}
   end
+
+  # The padding's random bytes come from a pool refilled a few packets' worth at a time, not
+  # from one strong_rand_bytes call per packet.
+  defp take_random(%{random_pool: <<random::binary-size(@padding_random), rest::binary>>} = state),
+    do: {random, %{state | random_pool: rest}}
+
+  defp take_random(state),
+    do: take_random(%{state | random_pool: :crypto.strong_rand_bytes(@random_pool_size)})
 
   defp current_salt(state),
     do: Salts.current(state.key, state.now, state.faults.rotation, state.shared.salt_period)
