@@ -3,7 +3,10 @@ defmodule MTProto.SessionTest do
 
   import MTProto.Test.SessionHelpers
 
-  alias MTProto.{Event, RpcError, Session, TestServer}
+  import Bitwise
+
+  alias MTProto.{Event, MessageId, RpcError, Session, TestServer}
+  alias MTProto.Session.Seen
 
   @moduletag timeout: 300_000
 
@@ -246,6 +249,25 @@ defmodule MTProto.SessionTest do
              Session.call(sid, %{_: :destroy_session, session_id: 12_345})
 
     refute_received {:event, [:mtproto, :session, :dropped], _}
+  end
+
+  test "the keepalive timer forgets received ids past the receive window; they stay refused" do
+    {server, _} = counting_server()
+    sid = open(server, ping_interval: 50)
+    assert {:ok, _} = app_config(sid, 1)
+    handler = MTProto.Registry.whereis(sid, :handler)
+    # an id the server sent 400 s ago, as if the session had been idle since
+    old = MessageId.with_kind((System.os_time(:second) - 400) <<< 32, :server_other)
+
+    :sys.replace_state(handler, fn state ->
+      %{state | core: %{state.core | history: Seen.put(state.core.history, old)}}
+    end)
+
+    Process.sleep(200)
+    %{core: core} = :sys.get_state(handler)
+    refute Seen.member?(core.history, old)
+    assert Seen.check(core.history, old) == {:error, :too_low}
+    assert {:ok, _} = app_config(sid, 2)
   end
 
   test "a temporary key (p_q_inner_data_temp_dc) works like a permanent one" do
