@@ -53,23 +53,22 @@ defmodule SessionInfoBench do
   end
 
   # What publishing costs the session: one publication of a real handler's and listener's
-  # snapshots (a sequential call has each process publish about twice), from a process
-  # registered like them.
+  # snapshots (a sequential call has each process publish about twice), into a row of its
+  # own.
   defp publication(sid) do
-    [{_, handler}] = Elixir.Registry.lookup(MTProto.Registry, {sid, :handler})
-    [{_, listener}] = Elixir.Registry.lookup(MTProto.Registry, {sid, :listener})
+    {:ok, %{handler_snapshot: handler, listener_snapshot: listener}} = MTProto.Registry.lookup(sid)
+    bench_id = System.unique_integer()
+    true = MTProto.Registry.put_session(bench_id, [])
 
     task =
       Task.async(fn ->
-        {:ok, _} = Elixir.Registry.register(MTProto.Registry, {:bench, :handler}, nil)
-        {:ok, _} = Elixir.Registry.register(MTProto.Registry, {:bench, :listener}, nil)
         n = 200_000
 
         for {role, value} <- [handler: handler, listener: listener] do
           {us, _} =
             :timer.tc(fn ->
               for _ <- 1..n,
-                  do: MTProto.Session.Info.publish(:bench, role, fn -> value end, 0, true)
+                  do: MTProto.Session.Info.publish(bench_id, role, fn -> value end, 0, true)
             end)
 
           {role, us / n}
@@ -77,6 +76,7 @@ defmodule SessionInfoBench do
       end)
 
     [handler: h, listener: l] = Task.await(task, 60_000)
+    MTProto.Registry.delete_session(bench_id)
 
     IO.puts(
       "\npublishing a snapshot (the sessions' side): handler #{fmt(h * 1000)} ns, " <>

@@ -63,12 +63,13 @@ defmodule MTProto.Session.Handler do
 
   @doc false
   def start_link(session_id),
-    do: MTProto.Session.Supervisor.start_child_link(__MODULE__, session_id, :handler)
+    do: MTProto.Session.Supervisor.start_child_link(__MODULE__, session_id)
 
   @impl true
   def init(opts) do
     Process.flag(:trap_exit, true)
     id = Keyword.fetch!(opts, :session_id)
+    :ok = MTProto.Registry.register(id, :handler)
     dc_id = Keyword.fetch!(opts, :dc_id)
     storage = Keyword.get(opts, :storage)
 

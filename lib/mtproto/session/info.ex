@@ -2,20 +2,20 @@ defmodule MTProto.Session.Info do
   @moduledoc """
   Session snapshots that `MTProto.Session.info/1` reads without waking any process.
 
-  The handler and the listener each publish a snapshot of their state as their
-  `MTProto.Registry` value (the listener's comes with its socket and bytes-out counter: the
+  The handler and the listener each publish a snapshot of their state into the session's
+  `MTProto.Registry` row (the listener's comes with its socket and bytes-out counter: the
   handler writes, so bytes out and the send buffer are read at `info/1` time). They publish when they go idle (their mailbox is empty), and at least every
   #{100} ms while busy, so a snapshot is current whenever the session is quiet and at most
-  that old under load. Reading one is two registry lookups and a map merge, so polling
+  that old under load. Reading one is one table lookup and a map merge, so polling
   10,000 sessions every second costs no scheduling of theirs and no wake-up from hibernation
-  (`bench/session_info_bench.exs` measures it). A process's entry goes with it, so a closed
-  session has no stale snapshot.
+  (`bench/session_info_bench.exs` measures it). The snapshot of a process that has exited is
+  not read, and the row goes with the session.
   """
 
   @max_age_ms 100
 
   @doc """
-  Publishes `snapshot` as the calling process's registry value under `{session_id, role}`
+  Publishes `snapshot` as the calling process's (`role`'s) snapshot in the session's row
   when its mailbox is empty or the last one is older than #{@max_age_ms} ms (`force?`
   publishes anyway). Returns the time of the last publication, to pass back next time.
   """
@@ -25,7 +25,7 @@ defmodule MTProto.Session.Info do
 
     if force? or now - last_at >= @max_age_ms or
          Process.info(self(), :message_queue_len) == {:message_queue_len, 0} do
-      Elixir.Registry.update_value(MTProto.Registry, {session_id, role}, fn _ -> snapshot_fun.() end)
+      MTProto.Registry.publish(session_id, role, snapshot_fun.())
 
       now
     else
@@ -42,13 +42,13 @@ defmodule MTProto.Session.Info do
   """
   @spec read(integer()) :: {:ok, map()} | {:error, :no_session}
   def read(session_id, ask? \\ true) do
-    case Elixir.Registry.lookup(MTProto.Registry, {session_id, :handler}) do
-      # (Registry drops a dead process's entry a moment after it died.)
-      [{pid, handler}] when is_tuple(handler) ->
-        if Process.alive?(pid), do: {:ok, merge(session_id, handler)}, else: {:error, :no_session}
+    case MTProto.Registry.lookup(session_id) do
+      # (The row names a handler that may have just exited.)
+      {:ok, %{handler: pid, handler_snapshot: handler} = row} when is_tuple(handler) ->
+        if Process.alive?(pid), do: {:ok, merge(row, handler)}, else: {:error, :no_session}
 
       # A handler (re)starting has not published yet: ask it (it answers once its init is done).
-      [{pid, nil}] when ask? ->
+      {:ok, %{handler: pid}} when is_pid(pid) and ask? ->
         try do
           GenServer.call(pid, :info)
           read(session_id, false)
@@ -75,10 +75,10 @@ defmodule MTProto.Session.Info do
 
   @no_listener %{reading?: false, socket: %{send_buffer_bytes: 0}}
 
-  defp merge(session_id, handler) do
+  defp merge(row, handler) do
     listener =
-      case Elixir.Registry.lookup(MTProto.Registry, {session_id, :listener}) do
-        [{pid, {%{} = l, socket, bytes_out}}] ->
+      case row do
+        %{listener: pid, listener_snapshot: {%{} = l, socket, bytes_out}} when is_pid(pid) ->
           if Process.alive?(pid), do: with_output(l, socket, bytes_out), else: @no_listener
 
         _ ->

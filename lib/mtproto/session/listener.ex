@@ -42,7 +42,7 @@ defmodule MTProto.Session.Listener do
 
   @doc false
   def start_link(session_id),
-    do: MTProto.Session.Supervisor.start_child_link(__MODULE__, session_id, :listener)
+    do: MTProto.Session.Supervisor.start_child_link(__MODULE__, session_id)
 
   @doc """
   The handler's write on `socket` failed: drops that connection (if it is still the current
@@ -76,6 +76,7 @@ defmodule MTProto.Session.Listener do
   @impl true
   def init(opts) do
     session_id = Keyword.fetch!(opts, :session_id)
+    :ok = Registry.register(session_id, :listener)
 
     state = %__MODULE__{
       session_id: session_id,

@@ -48,7 +48,7 @@ defmodule MTProto.Session.Media do
   end
 
   defp options(session_id) do
-    case Registry.value(session_id, :supervisor) do
+    case Registry.options(session_id) do
       {:ok, opts} -> {:ok, opts}
       :error -> {:error, :no_session}
     end

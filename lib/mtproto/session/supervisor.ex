@@ -4,11 +4,11 @@ defmodule MTProto.Session.Supervisor do
   (the socket). A listener crash leaves the handler and its state alone; a handler crash
   restarts both, the handler taking its key back from the storage (or the imported one).
 
-  The session's options are kept once, as the supervisor's registry value; the children are
-  started with the session id only and read them from there. Idle, all three processes
-  hibernate (`:hibernate_after`, default 200 ms), which is most of the memory of an idle
-  session. Hibernating soon also keeps down how many sessions hold their connect-time heaps at
-  once while many open, which is what the VM's memory from the OS grows with.
+  The session's options are kept once, in its `MTProto.Registry` row; the supervisor and its
+  children are started with the session id only and read them from there. Idle, all three
+  processes hibernate (`:hibernate_after`, default 200 ms), which is most of the memory of an
+  idle session. Hibernating soon also keeps down how many sessions hold their connect-time
+  heaps at once while many open, which is what the VM's memory from the OS grows with.
   """
 
   use Supervisor, restart: :temporary
@@ -21,38 +21,45 @@ defmodule MTProto.Session.Supervisor do
   @doc false
   def start_link(opts) do
     session_id = Keyword.fetch!(opts, :session_id)
-    name = Registry.via(session_id, :supervisor, opts)
-    # :supervisor.start_link/3 without its gen_server options: this is what it does, plus
-    # hibernate_after (a supervisor's heap stays as large as its init needed otherwise). The
-    # supervisor knows itself as `self` (as :supervisor.start_link/2 does), not by the via
-    # name: that name carries the options, which would stay on its heap for good.
-    :gen_server.start_link(name, :supervisor, {:self, __MODULE__, session_id},
-      hibernate_after: Keyword.get(opts, :hibernate_after, @hibernate_after)
-    )
+
+    if Registry.put_session(session_id, opts) do
+      # :supervisor.start_link/2 without its gen_server options: this is what it does, plus
+      # hibernate_after (a supervisor's heap stays as large as its init needed otherwise).
+      # Its argument (kept in its state) is the session id only.
+      result =
+        :gen_server.start_link(:supervisor, {:self, __MODULE__, session_id},
+          hibernate_after: hibernate_after(opts)
+        )
+
+      with {:error, _} <- result, do: Registry.delete_session(session_id)
+      result
+    else
+      {:error, {:already_started, Registry.whereis(session_id, :supervisor)}}
+    end
   end
 
   @doc false
-  # Starts a session's child (handler or listener) with the session's options, registered as
-  # `{session_id, role}`, hibernating when idle.
-  @spec start_child_link(module(), integer(), atom()) :: GenServer.on_start()
-  def start_child_link(module, session_id, role) do
+  # Starts a session's child (handler or listener) with the session's options, hibernating
+  # when idle. The child puts itself in the session's row (`MTProto.Registry.register/2`).
+  @spec start_child_link(module(), integer()) :: GenServer.on_start()
+  def start_child_link(module, session_id) do
     opts = options(session_id)
-
-    GenServer.start_link(module, opts,
-      name: Registry.via(session_id, role),
-      hibernate_after: Keyword.get(opts, :hibernate_after, @hibernate_after)
-    )
+    GenServer.start_link(module, opts, hibernate_after: hibernate_after(opts))
   end
 
   @doc "The options a session was opened with."
   @spec options(integer()) :: keyword()
   def options(session_id) do
-    {:ok, opts} = Registry.value(session_id, :supervisor)
+    {:ok, opts} = Registry.options(session_id)
     opts
   end
 
+  defp hibernate_after(opts), do: Keyword.get(opts, :hibernate_after, @hibernate_after)
+
   @impl true
   def init(session_id) do
+    :ok = Registry.register(session_id, :supervisor)
+
     children = [
       Supervisor.child_spec({Handler, session_id}, restart: :permanent),
       Supervisor.child_spec({Listener, session_id}, restart: :permanent)
