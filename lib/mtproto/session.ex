@@ -51,12 +51,13 @@ defmodule MTProto.Session do
     with {:ok, address} <- address(dc_id, env, opts) do
       storage = Keyword.get(opts, :storage, Storage.default())
 
+      # Kept once per session (its MTProto.Registry row): defaults that can be worked out
+      # again (the published RSA keys, the handshake's dc id) and nil values are left out.
       opts =
         opts
         |> Keyword.merge(session_id: session_id, dc_id: dc_id, address: address, storage: storage)
-        |> Keyword.put_new(:rsa_keys, DC.rsa_keys(env))
-        |> Keyword.put_new(:handshake_dc_id, if(env == :test, do: 10_000 + dc_id, else: dc_id))
         |> Keyword.update(:auth_key, nil, &to_auth_key(&1, dc_id))
+        |> Enum.reject(fn {_key, value} -> value == nil end)
 
       if opts[:auth_key], do: Storage.put(storage, opts[:auth_key])
 

@@ -14,7 +14,7 @@ defmodule MTProto.Session.Handler do
   use GenServer
   require Logger
 
-  alias MTProto.{AuthKey, Handshake, Message, MessageId, Storage, TL}
+  alias MTProto.{AuthKey, DC, Handshake, Message, MessageId, Storage, TL}
 
   alias MTProto.Session.{
     Backpressure,
@@ -340,13 +340,21 @@ defmodule MTProto.Session.Handler do
 
   ## Handshake
 
+  defp environment(opts), do: Keyword.get(opts, :environment, :production)
+
+  # Test datacenters are numbered from 10,000 in p_q_inner_data_dc.
+  defp handshake_dc_id(opts) do
+    dc_id = Keyword.fetch!(opts, :dc_id)
+    if environment(opts) == :test, do: 10_000 + dc_id, else: dc_id
+  end
+
   defp start_handshake(state) do
     opts = options(state)
 
     {:send, body, hs} =
       Handshake.start(
-        rsa_keys: Keyword.fetch!(opts, :rsa_keys),
-        dc_id: Keyword.get(opts, :handshake_dc_id, state.dc_id),
+        rsa_keys: Keyword.get_lazy(opts, :rsa_keys, fn -> DC.rsa_keys(environment(opts)) end),
+        dc_id: Keyword.get_lazy(opts, :handshake_dc_id, fn -> handshake_dc_id(opts) end),
         temp: opts[:temp_key]
       )
 

@@ -61,15 +61,26 @@ defmodule MTProto.Session.Info do
     end
   end
 
-  # The handler writes to the socket: what writing changes is read now, not published.
-  defp with_output(listener, socket, bytes_out) do
+  # The listener's part: its snapshot, its settings from the options, and what writing
+  # changes (the handler writes), read now.
+  defp listener_part(
+         options,
+         {reading?, paused?, {connects, bytes_in, last_chunk_at}, socket, bytes_out}
+       ) do
+    settings = MTProto.Session.Listener.settings(options)
+
     %{
-      listener
-      | socket:
-          Map.merge(listener.socket, %{
-            bytes_out: :counters.get(bytes_out, 1),
-            send_buffer_bytes: MTProto.Session.Listener.send_buffer(socket)
-          })
+      address: settings.address,
+      transport: settings.framing,
+      reading?: reading?,
+      paused?: paused?,
+      socket: %{
+        connects: connects,
+        bytes_in: bytes_in,
+        last_chunk_at: last_chunk_at,
+        bytes_out: :counters.get(bytes_out, 1),
+        send_buffer_bytes: MTProto.Session.Listener.send_buffer(socket)
+      }
     }
   end
 
@@ -78,8 +89,8 @@ defmodule MTProto.Session.Info do
   defp merge(row, handler) do
     listener =
       case row do
-        %{listener: pid, listener_snapshot: {%{} = l, socket, bytes_out}} when is_pid(pid) ->
-          if Process.alive?(pid), do: with_output(l, socket, bytes_out), else: @no_listener
+        %{listener: pid, listener_snapshot: {_, _, _, _, _} = snapshot} when is_pid(pid) ->
+          if Process.alive?(pid), do: listener_part(row.options, snapshot), else: @no_listener
 
         _ ->
           @no_listener

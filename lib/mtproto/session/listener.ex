@@ -22,22 +22,19 @@ defmodule MTProto.Session.Listener do
 
   @connect_timeout 10_000
 
+  # Static settings (address, framing, backoff) are read from the session's options when
+  # connecting: an idle listener's hibernated heap is this state only.
   defstruct [
     :session_id,
     :handler,
-    :address,
-    :framing,
     :socket,
     :transport,
-    :dc_id,
     :bytes_out,
-    backoff_min: 200,
-    backoff_max: 30_000,
     attempt: 0,
     got_packet?: false,
     paused?: false,
     info_at: -1_000_000,
-    stats: %{connects: 0, bytes_in: 0, last_chunk_at: nil}
+    stats: {0, 0, nil}
   ]
 
   @doc false
@@ -81,11 +78,6 @@ defmodule MTProto.Session.Listener do
     state = %__MODULE__{
       session_id: session_id,
       handler: Registry.whereis(session_id, :handler),
-      address: Keyword.fetch!(opts, :address),
-      framing: Keyword.get(opts, :transport, {:obfuscated, :padded_intermediate}),
-      dc_id: Keyword.get(opts, :dc_id),
-      backoff_min: Keyword.get(opts, :backoff_min, 200),
-      backoff_max: Keyword.get(opts, :backoff_max, 30_000),
       bytes_out: :counters.new(1, [])
     }
 
@@ -102,14 +94,9 @@ defmodule MTProto.Session.Listener do
   def handle_info(:connect, state), do: {:noreply, connect(state)}
 
   def handle_info({:tcp, socket, data}, %{socket: socket} = state) do
-    state = %{
-      state
-      | stats: %{
-          state.stats
-          | bytes_in: state.stats.bytes_in + byte_size(data),
-            last_chunk_at: System.system_time(:millisecond)
-        }
-    }
+    {connects, bytes_in, _last_chunk_at} = state.stats
+    stats = {connects, bytes_in + byte_size(data), System.system_time(:millisecond)}
+    state = %{state | stats: stats}
 
     case Transport.decode(state.transport, data) do
       {:ok, events, transport} ->
@@ -162,16 +149,42 @@ defmodule MTProto.Session.Listener do
   def handle_call(:info, _from, state), do: {:reply, socket_info(state), state}
 
   defp socket_info(state) do
-    Map.merge(state.stats, %{
+    {connects, bytes_in, last_chunk_at} = state.stats
+    settings = current_settings(state)
+
+    %{
+      connects: connects,
+      bytes_in: bytes_in,
+      last_chunk_at: last_chunk_at,
       bytes_out: :counters.get(state.bytes_out, 1),
       connected?: state.socket != nil,
       reading?: state.socket != nil,
       paused?: state.paused?,
       send_buffer_bytes: send_buffer(state.socket),
-      address: state.address,
-      transport: state.framing,
+      address: settings.address,
+      transport: settings.framing,
       reconnect_attempt: state.attempt
-    })
+    }
+  end
+
+  @doc false
+  # The listener's settings from the session's options (`nil` values for a session closing).
+  @spec settings(keyword()) :: map()
+  def settings(opts) when is_list(opts) do
+    %{
+      address: Keyword.get(opts, :address),
+      framing: Keyword.get(opts, :transport, {:obfuscated, :padded_intermediate}),
+      dc_id: Keyword.get(opts, :dc_id),
+      backoff_min: Keyword.get(opts, :backoff_min, 200),
+      backoff_max: Keyword.get(opts, :backoff_max, 30_000)
+    }
+  end
+
+  defp current_settings(%__MODULE__{session_id: session_id}) do
+    case Registry.options(session_id) do
+      {:ok, opts} -> settings(opts)
+      :error -> settings([])
+    end
   end
 
   @doc false
@@ -187,16 +200,11 @@ defmodule MTProto.Session.Listener do
   end
 
   # The snapshot MTProto.Session.info/1 reads (see MTProto.Session.Info): the handler writes,
-  # so what changes with writing (bytes out, the send buffer) is read when info/1 asks.
+  # so what changes with writing (bytes out, the send buffer) is read when info/1 asks, and
+  # the settings come from the options.
   defp publish_info(state, force? \\ false) do
     snapshot = fn ->
-      {%{
-         address: state.address,
-         transport: state.framing,
-         reading?: state.socket != nil,
-         paused?: state.paused?,
-         socket: state.stats
-       }, state.socket, state.bytes_out}
+      {state.socket != nil, state.paused?, state.stats, state.socket, state.bytes_out}
     end
 
     at = Info.publish(state.session_id, :listener, snapshot, state.info_at, force?)
@@ -204,8 +212,9 @@ defmodule MTProto.Session.Listener do
   end
 
   defp connect(state) do
-    {host, port} = state.address
-    notify(state, :connecting, %{address: state.address, attempt: state.attempt})
+    settings = current_settings(state)
+    {host, port} = settings.address
+    notify(state, :connecting, %{address: settings.address, attempt: state.attempt})
 
     case :gen_tcp.connect(
            host_arg(host),
@@ -214,23 +223,25 @@ defmodule MTProto.Session.Listener do
            @connect_timeout
          ) do
       {:ok, socket} ->
-        transport = Transport.new(state.framing, :client, transport_opts(state))
+        transport = Transport.new(settings.framing, :client, transport_opts(settings))
         {start, transport} = Transport.start(transport)
 
         case :gen_tcp.send(socket, start) do
           :ok ->
             :inet.setopts(socket, active: :once)
 
+            {connects, bytes_in, last_chunk_at} = state.stats
+
             state = %{
               state
               | socket: socket,
                 transport: transport,
                 got_packet?: false,
-                stats: %{state.stats | connects: state.stats.connects + 1}
+                stats: {connects + 1, bytes_in, last_chunk_at}
             }
 
             writer = {socket, transport, state.bytes_out}
-            info = %{address: state.address, transport: state.framing}
+            info = %{address: settings.address, transport: settings.framing}
             if state.handler, do: send(state.handler, {:listener, :connected, self(), info, writer})
             publish_info(state, true)
 
@@ -259,9 +270,13 @@ defmodule MTProto.Session.Listener do
   end
 
   # Randomised exponential backoff: a delay drawn from [d/2, d], d = min * 2^attempt <= max.
+  # (The random draw does not use :rand, whose seed would stay in the process dictionary of
+  # every listener that ever reconnected.)
   defp retry(state, reason) do
-    d = min(state.backoff_max, state.backoff_min * Integer.pow(2, min(state.attempt, 20)))
-    delay = div(d, 2) + :rand.uniform(div(d, 2) + 1) - 1
+    %{backoff_min: backoff_min, backoff_max: backoff_max} = current_settings(state)
+    d = min(backoff_max, backoff_min * Integer.pow(2, min(state.attempt, 20)))
+    <<draw::32>> = :crypto.strong_rand_bytes(4)
+    delay = div(d, 2) + rem(draw, div(d, 2) + 1)
     notify(state, :reconnecting, %{attempt: state.attempt + 1, delay: delay, reason: reason})
     Process.send_after(self(), :connect, delay)
     publish_info(%{state | attempt: state.attempt + 1}, true)

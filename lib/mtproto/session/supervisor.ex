@@ -22,7 +22,8 @@ defmodule MTProto.Session.Supervisor do
   def start_link(opts) do
     session_id = Keyword.fetch!(opts, :session_id)
 
-    if Registry.put_session(session_id, opts) do
+    # (The id is the row's key.)
+    if Registry.put_session(session_id, Keyword.delete(opts, :session_id)) do
       # :supervisor.start_link/2 without its gen_server options: this is what it does, plus
       # hibernate_after (a supervisor's heap stays as large as its init needed otherwise).
       # Its argument (kept in its state) is the session id only.
@@ -51,7 +52,7 @@ defmodule MTProto.Session.Supervisor do
   @spec options(integer()) :: keyword()
   def options(session_id) do
     {:ok, opts} = Registry.options(session_id)
-    opts
+    [{:session_id, session_id} | opts]
   end
 
   defp hibernate_after(opts), do: Keyword.get(opts, :hibernate_after, @hibernate_after)
