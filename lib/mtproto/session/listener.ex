@@ -22,6 +22,15 @@ defmodule MTProto.Session.Listener do
 
   @connect_timeout 10_000
 
+  # The socket's receive buffer (`:inet` `buffer`): the driver holds one of this size while
+  # the socket waits for data, so a quiet session waits with a smaller one than the default
+  # (the packets of a quiet session fit: acks, pongs, salts, small results and updates). A
+  # read that fills it switches to the default size until a read leaves nothing behind. (A
+  # larger buffer, once used, stays with the socket until its next read, so the busy size
+  # is not larger than the default: a quiet session must not keep one.)
+  @quiet_buffer 768
+  @busy_buffer 1460
+
   # Static settings (address, framing, backoff) are read from the session's options when
   # connecting: an idle listener's hibernated heap is this state only.
   defstruct [
@@ -31,6 +40,7 @@ defmodule MTProto.Session.Listener do
     :transport,
     :bytes_out,
     attempt: 0,
+    buffer: 0,
     got_packet?: false,
     paused?: false,
     info_at: -1_000_000,
@@ -104,7 +114,7 @@ defmodule MTProto.Session.Listener do
         packets = for {:packet, p} <- events, do: p
         for {:error, {:transport, code}} <- events, do: notify(state, :transport_error, code)
         if packets != [], do: notify(state, :packets, packets)
-        :inet.setopts(socket, active: :once)
+        state = rearm(state, byte_size(data))
         {:noreply, publish_info(%{state | got_packet?: state.got_packet? or packets != []})}
 
       {:error, reason, _transport} ->
@@ -219,7 +229,7 @@ defmodule MTProto.Session.Listener do
     case :gen_tcp.connect(
            host_arg(host),
            port,
-           [:binary, active: false, nodelay: true],
+           [:binary, active: false, nodelay: true, buffer: @quiet_buffer],
            @connect_timeout
          ) do
       {:ok, socket} ->
@@ -235,6 +245,7 @@ defmodule MTProto.Session.Listener do
             state = %{
               state
               | socket: socket,
+                buffer: @quiet_buffer,
                 transport: transport,
                 got_packet?: false,
                 stats: {connects + 1, bytes_in, last_chunk_at}
@@ -253,6 +264,18 @@ defmodule MTProto.Session.Listener do
       {:error, reason} ->
         retry(state, reason)
     end
+  end
+
+  # Reads again, with the small buffer if this read did not fill the one it had (nothing was
+  # left waiting) and the large one if it did.
+  defp rearm(state, read) do
+    buffer = if read >= state.buffer, do: @busy_buffer, else: @quiet_buffer
+
+    if buffer == state.buffer,
+      do: :inet.setopts(state.socket, active: :once),
+      else: :inet.setopts(state.socket, buffer: buffer, active: :once)
+
+    %{state | buffer: buffer}
   end
 
   defp transport_opts(%{dc_id: nil}), do: []
