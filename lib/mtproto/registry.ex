@@ -65,19 +65,18 @@ defmodule MTProto.Registry do
   @doc "The live pid of a session's process, or nil."
   @spec whereis(integer(), role()) :: pid() | nil
   def whereis(session_id, role) do
-    case :ets.lookup(@table, session_id) do
-      [row] -> alive(elem(row, position(role) - 1))
-      [] -> nil
-    end
+    # (One element copied out, not the row.)
+    alive(:ets.lookup_element(@table, session_id, position(role)))
+  rescue
+    ArgumentError -> nil
   end
 
   @doc "The options a session was opened with."
   @spec options(integer()) :: {:ok, keyword()} | :error
   def options(session_id) do
-    case :ets.lookup(@table, session_id) do
-      [row] -> {:ok, elem(row, 4)}
-      [] -> :error
-    end
+    {:ok, :ets.lookup_element(@table, session_id, 5)}
+  rescue
+    ArgumentError -> :error
   end
 
   @doc """
