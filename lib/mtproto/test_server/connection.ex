@@ -30,6 +30,8 @@ defmodule MTProto.TestServer.Connection do
     :number,
     # The auth key of the last encrypted packet (MTProto.TestServer.AuthKeys.fetch/3).
     :key_cache,
+    # The sessions delivered to, monitored (MTProto.TestServer.Session.deliver/5).
+    sessions: %{},
     over_limit: false,
     handshake: nil,
     packets: 0,
@@ -118,6 +120,11 @@ defmodule MTProto.TestServer.Connection do
   end
 
   def handle_info(:ping_delay_disconnect, state), do: {:stop, :normal, state}
+
+  # A session delivered to earlier is gone.
+  def handle_info({:DOWN, _ref, :process, pid, _reason}, state),
+    do: {:noreply, %{state | sessions: Session.forget_monitor(state.sessions, pid)}}
+
   # Idle for a while: shrink to the minimum until the next packet.
   def handle_info(:timeout, state), do: {:noreply, state, :hibernate}
   def handle_info(_other, state), do: {:noreply, state}
@@ -217,9 +224,9 @@ defmodule MTProto.TestServer.Connection do
          {:ok, plaintext, token} <- Crypto.decrypt_message_quick_ack(key.key, :client, packet),
          {:ok, message} <- Message.decode_plaintext(plaintext),
          {:ok, state} <- maybe_quick_ack(state, quick_ack, token) do
-      case Session.deliver(state.shared, key, message, self()) do
-        {:ok, packets} -> write(state, packets)
-        :close -> {:close, state}
+      case Session.deliver(state.shared, key, message, state.sessions) do
+        {{:ok, packets}, sessions} -> write(%{state | sessions: sessions}, packets)
+        {:close, sessions} -> {:close, %{state | sessions: sessions}}
       end
     else
       {:close, state} -> {:close, state}

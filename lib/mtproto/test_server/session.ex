@@ -72,21 +72,52 @@ defmodule MTProto.TestServer.Session do
   @spec max_body() :: pos_integer()
   def max_body, do: @max_body
 
-  @doc """
-  Hands a decrypted message to its session (started if new) on behalf of connection `conn`;
-  returns the encrypted packets to write now, or `:close`.
+  @typedoc """
+  The sessions a connection delivered to, each monitored once (not once per message, which
+  would also cost the session a demonitor signal to handle per message): a connection keeps
+  this between messages and forgets a session at its `:DOWN` (`forget_monitor/2`).
   """
-  @spec deliver(Shared.t(), AuthKeys.t(), Message.plaintext(), pid()) :: {:ok, [binary()]} | :close
-  def deliver(shared, key, message, conn, attempts \\ 2)
-  def deliver(_shared, _key, _message, _conn, 0), do: :close
+  @type monitors :: %{pid() => reference()}
 
-  def deliver(%Shared{} = shared, key, message, conn, attempts) do
+  @doc """
+  Hands a decrypted message to its session (started if new) on behalf of the calling
+  connection, waiting for the answer; returns the encrypted packets to write now, or `:close`,
+  and the connection's monitors.
+  """
+  @spec deliver(Shared.t(), AuthKeys.t(), Message.plaintext(), monitors()) ::
+          {{:ok, [binary()]} | :close, monitors()}
+  def deliver(shared, key, message, monitors, attempts \\ 2)
+  def deliver(_shared, _key, _message, monitors, 0), do: {:close, monitors}
+
+  def deliver(%Shared{} = shared, key, message, monitors, attempts) do
     pid = lookup_or_start(shared, key, message.session_id)
-    GenServer.call(pid, {:deliver, conn, message}, :infinity)
-  catch
-    # The session was destroyed or forgotten meanwhile: the message opens a new one.
-    :exit, _ -> deliver(shared, key, message, conn, attempts - 1)
+
+    {monitor, monitors} =
+      case monitors do
+        %{^pid => monitor} ->
+          {monitor, monitors}
+
+        _ ->
+          monitor = Process.monitor(pid)
+          {monitor, Map.put(monitors, pid, monitor)}
+      end
+
+    ref = make_ref()
+    send(pid, {:deliver, self(), ref, message})
+
+    receive do
+      {^ref, reply} ->
+        {reply, monitors}
+
+      # The session was destroyed or forgotten meanwhile: the message opens a new one.
+      {:DOWN, ^monitor, :process, _, _} ->
+        deliver(shared, key, message, Map.delete(monitors, pid), attempts - 1)
+    end
   end
+
+  @doc "Forgets a monitor of `deliver/5` whose `:DOWN` the connection received later."
+  @spec forget_monitor(monitors(), pid()) :: monitors()
+  def forget_monitor(monitors, pid), do: Map.delete(monitors, pid)
 
   @doc "Sends an already encoded update to the session if it has a live connection."
   @spec push(pid(), binary()) :: :ok | {:error, :not_connected}
@@ -172,18 +203,6 @@ defmodule MTProto.TestServer.Session do
   end
 
   @impl true
-  def handle_call({:deliver, conn, message}, _from, state) do
-    state = state |> tick() |> touch()
-    {resend, state} = bind(state, conn)
-    {items, state} = receive_top(state, message)
-    {acks, state} = take_acks(state)
-    {packets, state} = emit(state, resend ++ items ++ acks, :reply)
-
-    if state.stop,
-      do: {:stop, :normal, {:ok, packets}, state},
-      else: {:reply, {:ok, packets}, state, @hibernate_after}
-  end
-
   def handle_call({:push, body}, _from, state) do
     if state.conn do
       {[], state} = emit(tick(state), [{:new, :other, body, nil}], :send)
@@ -194,6 +213,20 @@ defmodule MTProto.TestServer.Session do
   end
 
   @impl true
+  # From deliver/5: the answer goes back to the connection tagged with its ref.
+  def handle_info({:deliver, conn, ref, message}, state) do
+    state = state |> tick() |> touch()
+    {resend, state} = bind(state, conn)
+    {items, state} = receive_top(state, message)
+    {acks, state} = take_acks(state)
+    {packets, state} = emit(state, resend ++ items ++ acks, :reply)
+    send(conn, {ref, {:ok, packets}})
+
+    if state.stop,
+      do: {:stop, :normal, state},
+      else: {:noreply, state, @hibernate_after}
+  end
+
   def handle_info({:rpc_done, pid, outcome}, state) do
     case Enum.find(state.running, fn {_ref, {_req, worker}} -> worker == pid end) do
       {ref, _} ->
