@@ -28,11 +28,19 @@ defmodule MTProto.MessageId do
   """
   @spec next(kind(), t(), integer()) :: t()
   def next(kind, last, offset_ns \\ 0) do
-    now_ns = System.os_time(:nanosecond) + offset_ns
-    from_clock = div(now_ns * @two32, 1_000_000_000)
-    candidate = with_kind(from_clock, kind)
+    candidate = with_kind(from_unix_ns(System.os_time(:nanosecond) + offset_ns), kind)
 
     if candidate > last, do: candidate, else: with_kind((last &&& ~~~3) + 4, kind)
+  end
+
+  @doc """
+  The id base for a unix time in nanoseconds, `div(unix_ns * 2^32, 10^9)`: the seconds in the
+  upper 32 bits, the fraction below. Computed as seconds and fraction apart (10^9 is
+  `2^9 * 1953125`), so no intermediate exceeds a small integer beyond the id itself.
+  """
+  @spec from_unix_ns(integer()) :: integer()
+  def from_unix_ns(unix_ns) do
+    (div(unix_ns, 1_000_000_000) <<< 32) + div(rem(unix_ns, 1_000_000_000) <<< 23, 1_953_125)
   end
 
   @doc "The id `base` rounded down to a multiple of 4, then marked for `kind`."

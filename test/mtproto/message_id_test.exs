@@ -26,6 +26,15 @@ defmodule MTProto.MessageIdTest do
     assert plain == Enum.sort(plain) and plain == Enum.dedup(plain)
   end
 
+  test "from_unix_ns/1 is div(ns * 2^32, 10^9), for any sign and at the second boundaries" do
+    edges = [0, 1, 999_999_999, 1_000_000_000, 1_000_000_001, 1_700_000_000_999_999_999]
+    random = for _ <- 1..10_000, do: :rand.uniform(1 <<< 62) - (1 <<< 61)
+
+    for ns <- edges ++ Enum.map(edges, &(-&1)) ++ random do
+      assert MessageId.from_unix_ns(ns) == div(ns * 4_294_967_296, 1_000_000_000)
+    end
+  end
+
   test "an id stands for the current unix time and follows the clock offset" do
     now = System.os_time(:second)
     assert_in_delta MessageId.seconds(MessageId.next(:client, 0)), now, 2

@@ -749,6 +749,8 @@ defmodule MTProto.TestServer.Session do
 
   # Containers of at most @max_container messages whose body stays within @max_body (8 bytes
   # of header, 16 per message); a message too large to share a packet goes alone.
+  defp chunk_containers([_] = one), do: [one]
+
   defp chunk_containers(messages) do
     Enum.chunk_while(
       messages,
@@ -794,7 +796,8 @@ defmodule MTProto.TestServer.Session do
     offset = Faults.skew(state.faults) * 1_000_000_000
     clock = MessageId.next(kind, 0, offset)
     last = if state.out_last > clock + (1 <<< 32), do: 0, else: state.out_last
-    id = MessageId.next(kind, last, offset)
+    # The clock read once, unless it has not moved past the last id.
+    id = if clock > last, do: clock, else: MessageId.next(kind, last, offset)
     {id, %{state | out_last: id}}
   end
 
