@@ -30,14 +30,18 @@ defmodule MTProto.AuthKey do
   def new(key, dc_id, opts \\ []) when is_binary(key) and byte_size(key) == 256 do
     opts = Keyword.validate!(opts, kind: :perm, server_salt: 0, user_id: nil, expires_at: nil)
 
-    %__MODULE__{
-      key: key,
-      id: id_of(key),
-      dc_id: dc_id,
-      kind: opts[:kind],
-      server_salt: opts[:server_salt],
-      user_id: opts[:user_id],
-      expires_at: opts[:expires_at]
+    # Updating the default struct (a literal) keeps the keys in the literal area: a session
+    # holds its key for its whole life.
+    # (`__struct__/0` is the default struct, enforced keys left nil.)
+    %{
+      __struct__()
+      | key: key,
+        id: id_of(key),
+        dc_id: dc_id,
+        kind: opts[:kind],
+        server_salt: opts[:server_salt],
+        user_id: opts[:user_id],
+        expires_at: opts[:expires_at]
     }
   end
 

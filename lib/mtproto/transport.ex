@@ -101,8 +101,9 @@ defmodule MTProto.Transport do
 
   @default_max_packet 16 * 1024 * 1024
   # Random bytes are drawn this many at a time: one strong_rand_bytes call costs as much as
-  # framing a small packet.
-  @random_pool_size 256
+  # framing a small packet. 64 bytes (a few packets' padding) stay a heap binary: every idle
+  # connection keeps its pool, and a larger one would cost it a 256-byte off-heap binary.
+  @random_pool_size 64
 
   @doc """
   Opens a transport. Options: `:secret` (16 bytes, obfuscated2 keys as MTProxy mixes them; a
@@ -131,7 +132,9 @@ defmodule MTProto.Transport do
         do: Obfuscated2.open_client(kind, opts),
         else: opened!(open_codec(kind, role, obfuscated, opts, <<>>), kind)
 
-    %__MODULE__{ref: ref, role: role, framing: framing, module: module, rand: opts[:rand]}
+    # (Updating the default struct keeps its keys in the literal area, off every connection's
+    # heap.)
+    %{__struct__() | ref: ref, role: role, framing: framing, module: module, rand: opts[:rand]}
   end
 
   @doc "The bytes a client sends before anything else (its tag or obfuscated2 init); `[]` for a server."

@@ -79,13 +79,15 @@ defmodule MTProto.Session.Handler do
         :error -> opts[:auth_key]
       end
 
-    state = %__MODULE__{
-      id: id,
-      dc_id: dc_id,
-      client: opts[:client],
-      storage: storage,
-      ping_interval: Keyword.get(opts, :ping_interval, 60_000),
-      control: Control.new(opts)
+    # (Updating the default struct keeps its keys in the literal area, off the heap.)
+    state = %{
+      %__MODULE__{}
+      | id: id,
+        dc_id: dc_id,
+        client: opts[:client],
+        storage: storage,
+        ping_interval: Keyword.get(opts, :ping_interval, 60_000),
+        control: Control.new(opts)
     }
 
     state = install_key(state, auth_key, false)

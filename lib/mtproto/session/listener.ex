@@ -85,10 +85,12 @@ defmodule MTProto.Session.Listener do
     session_id = Keyword.fetch!(opts, :session_id)
     :ok = Registry.register(session_id, :listener)
 
-    state = %__MODULE__{
-      session_id: session_id,
-      handler: Registry.whereis(session_id, :handler),
-      bytes_out: :counters.new(1, [])
+    # (Updating the default struct keeps its keys in the literal area, off the heap.)
+    state = %{
+      %__MODULE__{}
+      | session_id: session_id,
+        handler: Registry.whereis(session_id, :handler),
+        bytes_out: :counters.new(1, [])
     }
 
     {:ok, publish_info(state, true), {:continue, :connect}}
