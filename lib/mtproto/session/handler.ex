@@ -57,6 +57,7 @@ defmodule MTProto.Session.Handler do
     plain_last_msg_id: 0,
     queued_since_flush: 0,
     reconnects: 0,
+    wire_bytes_out: 0,
     handshake_started_at: nil,
     handshake_steps: []
   ]
@@ -435,8 +436,8 @@ defmodule MTProto.Session.Handler do
 
   defp write(state, packets) do
     case Writer.write(state.writer, packets) do
-      {:ok, writer} ->
-        %{state | writer: writer}
+      {:ok, writer, bytes} ->
+        %{state | writer: writer, wire_bytes_out: state.wire_bytes_out + bytes}
 
       {:error, reason, writer} ->
         if state.listener, do: Listener.write_failed(state.listener, Writer.socket(writer), reason)
@@ -624,27 +625,46 @@ defmodule MTProto.Session.Handler do
 
   ## Info and notifications
 
-  defp info(state), do: snapshot_map(snapshot(state))
+  defp info(state), do: snapshot_map(state.id, state.dc_id, snapshot(state))
 
-  # What info/1 shows, as a tuple: cheap to build and publish on every idle moment
-  # (MTProto.Session.Info); the reader makes the map (snapshot_map/1).
+  # What info/1 shows, as a tuple: cheap to build and publish on every idle moment, and small
+  # in the session's registry row (MTProto.Session.Info; the reader makes the map with
+  # snapshot_map/3, the session id and dc id coming from the row).
   defp snapshot(state) do
     core = state.core
 
-    {state.id, state.dc_id, state.connected?, state.handshake != nil,
-     state.auth_key && state.auth_key.id, state.reconnects, state.last_packet_at,
-     length(state.waiting_key), Control.snapshot(state.control),
+    {state.connected?, state.handshake != nil, state.auth_key && state.auth_key.id,
+     state.reconnects, state.last_packet_at, length(state.waiting_key),
+     Control.snapshot(state.control), state.wire_bytes_out,
      core &&
        {core.session_id, map_size(core.calls), map_size(core.sent), :queue.len(core.outbox),
         core.ack_count, core.salts.valid_until, length(core.salts.future), core.time_offset_ns,
-        core.time_synced?, core.connection_inited?, core.stats}}
+        core.time_synced?, core.connection_inited?, stats_tuple(core.stats)}}
   end
+
+  defp stats_tuple(%{} = s),
+    do: {s.packets_out, s.packets_in, s.bytes_out, s.bytes_in, s.resent, s.dropped}
+
+  defp stats_map({packets_out, packets_in, bytes_out, bytes_in, resent, dropped}) do
+    %{
+      packets_out: packets_out,
+      packets_in: packets_in,
+      bytes_out: bytes_out,
+      bytes_in: bytes_in,
+      resent: resent,
+      dropped: dropped
+    }
+  end
+
+  defp stats_map(nil), do: nil
 
   @doc false
   # The info map from a published snapshot (called by the reader, MTProto.Session.Info).
-  @spec snapshot_map(tuple()) :: map()
+  @spec snapshot_map(integer(), integer(), tuple()) :: map()
   def snapshot_map(
-        {id, dc_id, connected?, handshaking?, key_id, reconnects, last, waiting, control, core}
+        id,
+        dc_id,
+        {connected?, handshaking?, key_id, reconnects, last, waiting, control, wire_bytes_out, core}
       ) do
     {kind, parent, draining?, bp} = control
     queue = MTProto.Session.Backpressure.info(bp)
@@ -676,7 +696,8 @@ defmodule MTProto.Session.Handler do
       time_offset: div(offset_ns, 1_000_000_000),
       time_synced?: synced?,
       connection_inited?: inited?,
-      stats: stats
+      wire_bytes_out: wire_bytes_out,
+      stats: stats_map(stats)
     }
   end
 

@@ -35,7 +35,7 @@ defmodule MTProto.Session.Info do
 
   @doc """
   The session's snapshot: the handler's map with the listener's `address`, `transport`,
-  `reading?`, `paused?` and `socket` (`bytes_in`, `bytes_out`, `last_chunk_at`, `connects`,
+  `reading?`, `paused?` and `socket` (`bytes_in`, `bytes_out` (the handler's count), `last_chunk_at`, `connects`,
   `send_buffer_bytes`), and `writing?` (output queued in the session or in the socket's send
   buffer). `:no_session` if there is no such session. (The map stays under 33 keys, a flat
   map, so building it is a cheap merge.)
@@ -45,7 +45,9 @@ defmodule MTProto.Session.Info do
     case MTProto.Registry.lookup(session_id) do
       # (The row names a handler that may have just exited.)
       {:ok, %{handler: pid, handler_snapshot: handler} = row} when is_tuple(handler) ->
-        if Process.alive?(pid), do: {:ok, merge(row, handler)}, else: {:error, :no_session}
+        if Process.alive?(pid),
+          do: {:ok, merge(session_id, row, handler)},
+          else: {:error, :no_session}
 
       # A handler (re)starting has not published yet: ask it (it answers once its init is done).
       {:ok, %{handler: pid}} when is_pid(pid) and ask? ->
@@ -61,11 +63,12 @@ defmodule MTProto.Session.Info do
     end
   end
 
-  # The listener's part: its snapshot, its settings from the options, and what writing
-  # changes (the handler writes), read now.
+  # The listener's part: its snapshot, its settings from the options, the bytes the handler
+  # wrote (it writes) and the socket's send buffer, read now.
   defp listener_part(
          options,
-         {reading?, paused?, {connects, bytes_in, last_chunk_at}, socket, bytes_out}
+         {reading?, paused?, {connects, bytes_in, last_chunk_at}, socket},
+         bytes_out
        ) do
     settings = MTProto.Session.Listener.settings(options)
 
@@ -78,7 +81,7 @@ defmodule MTProto.Session.Info do
         connects: connects,
         bytes_in: bytes_in,
         last_chunk_at: last_chunk_at,
-        bytes_out: :counters.get(bytes_out, 1),
+        bytes_out: bytes_out,
         send_buffer_bytes: MTProto.Session.Listener.send_buffer(socket)
       }
     }
@@ -86,17 +89,25 @@ defmodule MTProto.Session.Info do
 
   @no_listener %{reading?: false, socket: %{send_buffer_bytes: 0}}
 
-  defp merge(row, handler) do
+  defp merge(session_id, row, handler) do
+    dc_id = Keyword.get(row.options, :dc_id)
+
+    {bytes_out, handler} =
+      session_id
+      |> MTProto.Session.Handler.snapshot_map(dc_id, handler)
+      |> Map.pop(:wire_bytes_out)
+
     listener =
       case row do
-        %{listener: pid, listener_snapshot: {_, _, _, _, _} = snapshot} when is_pid(pid) ->
-          if Process.alive?(pid), do: listener_part(row.options, snapshot), else: @no_listener
+        %{listener: pid, listener_snapshot: {_, _, _, _} = snapshot} when is_pid(pid) ->
+          if Process.alive?(pid),
+            do: listener_part(row.options, snapshot, bytes_out),
+            else: @no_listener
 
         _ ->
           @no_listener
       end
 
-    handler = MTProto.Session.Handler.snapshot_map(handler)
     writing? = Map.get(handler, :queued, 0) > 0 or listener.socket.send_buffer_bytes > 0
     handler |> Map.merge(listener) |> Map.put(:writing?, writing?)
   end

@@ -2,7 +2,7 @@ defmodule MTProto.Session.Listener do
   @moduledoc """
   Owns a session's socket: connects (after `init/1` returns), deframes incoming bytes
   (`active: :once`) and hands packets to the handler. The handler writes: on each connection
-  it gets a writer (`{socket, transport, bytes_out_counter}`, see `MTProto.Session.Writer`)
+  it gets a writer (`{socket, transport}`, see `MTProto.Session.Writer`)
   and frames and sends its packets itself, so a call's way out crosses no process (the
   transport's encoding and decoding halves may be used by two processes). When the connection drops or cannot be made it reconnects with a randomised
   exponential backoff (`:backoff_min`..`:backoff_max` ms, reset by a connection that
@@ -38,7 +38,6 @@ defmodule MTProto.Session.Listener do
     :handler,
     :socket,
     :transport,
-    :bytes_out,
     attempt: 0,
     buffer: 0,
     got_packet?: false,
@@ -89,8 +88,7 @@ defmodule MTProto.Session.Listener do
     state = %{
       %__MODULE__{}
       | session_id: session_id,
-        handler: Registry.whereis(session_id, :handler),
-        bytes_out: :counters.new(1, [])
+        handler: Registry.whereis(session_id, :handler)
     }
 
     {:ok, publish_info(state, true), {:continue, :connect}}
@@ -168,7 +166,6 @@ defmodule MTProto.Session.Listener do
       connects: connects,
       bytes_in: bytes_in,
       last_chunk_at: last_chunk_at,
-      bytes_out: :counters.get(state.bytes_out, 1),
       connected?: state.socket != nil,
       reading?: state.socket != nil,
       paused?: state.paused?,
@@ -216,7 +213,7 @@ defmodule MTProto.Session.Listener do
   # the settings come from the options.
   defp publish_info(state, force? \\ false) do
     snapshot = fn ->
-      {state.socket != nil, state.paused?, state.stats, state.socket, state.bytes_out}
+      {state.socket != nil, state.paused?, state.stats, state.socket}
     end
 
     at = Info.publish(state.session_id, :listener, snapshot, state.info_at, force?)
@@ -253,7 +250,7 @@ defmodule MTProto.Session.Listener do
                 stats: {connects + 1, bytes_in, last_chunk_at}
             }
 
-            writer = {socket, transport, state.bytes_out}
+            writer = {socket, transport}
             info = %{address: settings.address, transport: settings.framing}
             if state.handler, do: send(state.handler, {:listener, :connected, self(), info, writer})
             publish_info(state, true)
