@@ -854,9 +854,10 @@ defmodule MTProto.TestServer.Session do
   defp put_answer(state, req, value),
     do: %{state | answers: bounded_put(state.answers, req, value, @answers_limit)}
 
-  defp bounded_put({map, queue}, key, value, limit) do
-    queue = if Map.has_key?(map, key), do: queue, else: :queue.in(key, queue)
-    map = Map.put(map, key, value)
+  defp bounded_put({old, queue}, key, value, limit) do
+    map = Map.put(old, key, value)
+    # A new key made the map grow.
+    queue = if map_size(map) > map_size(old), do: :queue.in(key, queue), else: queue
 
     if map_size(map) > limit do
       {{:value, oldest}, queue} = :queue.out(queue)
