@@ -30,7 +30,7 @@ defmodule MTProto.TestServer.Connection do
     :number,
     # The auth key of the last encrypted packet (MTProto.TestServer.AuthKeys.fetch/3).
     :key_cache,
-    # The sessions delivered to, monitored (MTProto.TestServer.Session.deliver/5).
+    # The sessions delivered to, monitored (MTProto.TestServer.Session.deliver/6).
     sessions: %{},
     over_limit: false,
     handshake: nil,
@@ -217,14 +217,14 @@ defmodule MTProto.TestServer.Connection do
     end
   end
 
-  defp dispatch(<<key_id::little-signed-64, _::binary>> = packet, quick_ack, _faults, state) do
+  defp dispatch(<<key_id::little-signed-64, _::binary>> = packet, quick_ack, faults, state) do
     with {:ok, key, cache} <-
            AuthKeys.fetch(state.shared, key_id, state.key_cache) |> or_error(:unknown_auth_key),
          state = %{state | key_cache: cache},
          {:ok, plaintext, token} <- Crypto.decrypt_message_quick_ack(key.key, :client, packet),
          {:ok, message} <- Message.decode_plaintext(plaintext),
          {:ok, state} <- maybe_quick_ack(state, quick_ack, token) do
-      case Session.deliver(state.shared, key, message, state.sessions) do
+      case Session.deliver(state.shared, key, message, faults, state.sessions) do
         {{:ok, packets}, sessions} -> write(%{state | sessions: sessions}, packets)
         {:close, sessions} -> {:close, %{state | sessions: sessions}}
       end

@@ -82,14 +82,15 @@ defmodule MTProto.TestServer.Session do
   @doc """
   Hands a decrypted message to its session (started if new) on behalf of the calling
   connection, waiting for the answer; returns the encrypted packets to write now, or `:close`,
-  and the connection's monitors.
+  and the connection's monitors. `faults` is the snapshot the connection read for this packet:
+  the session handles the packet under the same one.
   """
-  @spec deliver(Shared.t(), AuthKeys.t(), Message.plaintext(), monitors()) ::
+  @spec deliver(Shared.t(), AuthKeys.t(), Message.plaintext(), Faults.t(), monitors()) ::
           {{:ok, [binary()]} | :close, monitors()}
-  def deliver(shared, key, message, monitors, attempts \\ 2)
-  def deliver(_shared, _key, _message, monitors, 0), do: {:close, monitors}
+  def deliver(shared, key, message, faults, monitors, attempts \\ 2)
+  def deliver(_shared, _key, _message, _faults, monitors, 0), do: {:close, monitors}
 
-  def deliver(%Shared{} = shared, key, message, monitors, attempts) do
+  def deliver(%Shared{} = shared, key, message, faults, monitors, attempts) do
     pid = lookup_or_start(shared, key, message.session_id)
 
     {monitor, monitors} =
@@ -103,7 +104,7 @@ defmodule MTProto.TestServer.Session do
       end
 
     ref = make_ref()
-    send(pid, {:deliver, self(), ref, message})
+    send(pid, {:deliver, self(), ref, message, faults})
 
     receive do
       {^ref, reply} ->
@@ -111,11 +112,11 @@ defmodule MTProto.TestServer.Session do
 
       # The session was destroyed or forgotten meanwhile: the message opens a new one.
       {:DOWN, ^monitor, :process, _, _} ->
-        deliver(shared, key, message, Map.delete(monitors, pid), attempts - 1)
+        deliver(shared, key, message, faults, Map.delete(monitors, pid), attempts - 1)
     end
   end
 
-  @doc "Forgets a monitor of `deliver/5` whose `:DOWN` the connection received later."
+  @doc "Forgets a monitor of `deliver/6` whose `:DOWN` the connection received later."
   @spec forget_monitor(monitors(), pid()) :: monitors()
   def forget_monitor(monitors, pid), do: Map.delete(monitors, pid)
 
@@ -213,9 +214,9 @@ defmodule MTProto.TestServer.Session do
   end
 
   @impl true
-  # From deliver/5: the answer goes back to the connection tagged with its ref.
-  def handle_info({:deliver, conn, ref, message}, state) do
-    state = state |> tick() |> touch()
+  # From deliver/6: the answer goes back to the connection tagged with its ref.
+  def handle_info({:deliver, conn, ref, message, faults}, state) do
+    state = state |> tick(faults) |> touch()
     {resend, state} = bind(state, conn)
     {items, state} = receive_top(state, message)
     {acks, state} = take_acks(state)
@@ -278,8 +279,8 @@ defmodule MTProto.TestServer.Session do
 
   defp now_ms, do: System.monotonic_time(:millisecond)
 
-  defp tick(state) do
-    faults = Faults.snapshot(state.shared)
+  defp tick(state, faults \\ nil) do
+    faults = faults || Faults.snapshot(state.shared)
     %{state | faults: faults, now: Faults.now(faults)}
   end
 
