@@ -4,6 +4,7 @@
  * sub-binary of it, so payloads are copied at most once (obfuscated input: decrypted once). */
 #include "framing_nif.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "framing.h"
@@ -12,10 +13,12 @@
  * (the encoder writes only the outgoing stream and counters, the decoder only the incoming ones):
  * one process may encode while another decodes. Each direction has a lock; anything touching
  * both (start, info, every server-side call: detection changes what encoding reads) takes both.
- * The locks are only tried: misuse becomes an exception, never a wait. */
+ * The locks are only tried: misuse becomes an exception, never a wait. So each is an atomic flag
+ * (acquire on taking, release on leaving), not a mutex: a connection idles with its codec, and a
+ * pair of mutexes would be most of the resource's memory. */
 typedef struct {
-    ErlNifMutex *enc_lock;
-    ErlNifMutex *dec_lock;
+    atomic_flag enc_lock;
+    atomic_flag dec_lock;
     fr_codec *codec;
     fr_role role;
     ErlNifBinary pending; /* the body being gathered, while has_pending */
@@ -56,8 +59,6 @@ static void framing_res_dtor(ErlNifEnv *env, void *obj) {
     framing_res *res = obj;
     fr_free(res->codec); /* releases a pending body through pending_free */
     if (res->has_pending) enif_release_binary(&res->pending);
-    if (res->enc_lock) enif_mutex_destroy(res->enc_lock);
-    if (res->dec_lock) enif_mutex_destroy(res->dec_lock);
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -111,12 +112,12 @@ static framing_res *lock_res(ErlNifEnv *env, ERL_NIF_TERM t, lock_want want, int
         return NULL;
     }
     int locks = locks_for(res, want);
-    if ((locks & LOCK_ENC) && enif_mutex_trylock(res->enc_lock) != 0) {
+    if ((locks & LOCK_ENC) && atomic_flag_test_and_set_explicit(&res->enc_lock, memory_order_acquire)) {
         *exc = enif_raise_exception(env, atom_concurrent_use);
         return NULL;
     }
-    if ((locks & LOCK_DEC) && enif_mutex_trylock(res->dec_lock) != 0) {
-        if (locks & LOCK_ENC) enif_mutex_unlock(res->enc_lock);
+    if ((locks & LOCK_DEC) && atomic_flag_test_and_set_explicit(&res->dec_lock, memory_order_acquire)) {
+        if (locks & LOCK_ENC) atomic_flag_clear_explicit(&res->enc_lock, memory_order_release);
         *exc = enif_raise_exception(env, atom_concurrent_use);
         return NULL;
     }
@@ -125,8 +126,8 @@ static framing_res *lock_res(ErlNifEnv *env, ERL_NIF_TERM t, lock_want want, int
 }
 
 static void unlock_res(framing_res *res, int held) {
-    if (held & LOCK_DEC) enif_mutex_unlock(res->dec_lock);
-    if (held & LOCK_ENC) enif_mutex_unlock(res->enc_lock);
+    if (held & LOCK_DEC) atomic_flag_clear_explicit(&res->dec_lock, memory_order_release);
+    if (held & LOCK_ENC) atomic_flag_clear_explicit(&res->enc_lock, memory_order_release);
 }
 
 static ERL_NIF_TERM small_binary(ErlNifEnv *env, const uint8_t *data, size_t len) {
@@ -172,12 +173,12 @@ ERL_NIF_TERM nif_framing_new(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]
     framing_res *res = enif_alloc_resource(framing_res_type, sizeof *res);
     if (!res) return mt_error(env, atom_enomem);
     memset(res, 0, sizeof *res);
-    res->enc_lock = enif_mutex_create("mtproto_framing_enc");
-    res->dec_lock = enif_mutex_create("mtproto_framing_dec");
+    atomic_flag_clear(&res->enc_lock);
+    atomic_flag_clear(&res->dec_lock);
     res->role = cfg.role;
     cfg.alloc = (fr_alloc){pending_alloc, pending_realloc, pending_free, res};
     int err = FR_ERR_NOMEM;
-    if (res->enc_lock && res->dec_lock) res->codec = fr_new(&cfg, &err);
+    res->codec = fr_new(&cfg, &err);
     if (!res->codec) {
         enif_release_resource(res);
         return fr_err(env, err);
