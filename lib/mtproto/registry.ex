@@ -33,8 +33,11 @@ defmodule MTProto.Registry do
   taken.
   """
   @spec put_session(integer(), keyword()) :: boolean()
-  def put_session(session_id, options),
-    do: :ets.insert_new(@table, {session_id, nil, nil, nil, options, nil, nil})
+  def put_session(session_id, options) do
+    # A map takes half the words of a keyword list in the row (the first of repeated keys
+    # wins, as with Keyword.get/2).
+    :ets.insert_new(@table, {session_id, nil, nil, nil, Map.new(Enum.reverse(options)), nil, nil})
+  end
 
   @doc "Deletes a session's row (its supervisor could not start)."
   @spec delete_session(integer()) :: :ok
@@ -74,7 +77,7 @@ defmodule MTProto.Registry do
   @doc "The options a session was opened with."
   @spec options(integer()) :: {:ok, keyword()} | :error
   def options(session_id) do
-    {:ok, :ets.lookup_element(@table, session_id, 5)}
+    {:ok, Map.to_list(:ets.lookup_element(@table, session_id, 5))}
   rescue
     ArgumentError -> :error
   end
@@ -91,7 +94,7 @@ defmodule MTProto.Registry do
            supervisor: supervisor,
            handler: handler,
            listener: listener,
-           options: options,
+           options: Map.to_list(options),
            handler_snapshot: handler_snap,
            listener_snapshot: listener_snap
          }}
