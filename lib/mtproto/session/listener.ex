@@ -1,7 +1,7 @@
 defmodule MTProto.Session.Listener do
   @moduledoc """
   Owns a session's socket: connects (after `init/1` returns), deframes incoming bytes
-  (`active: :once`) and hands packets to the handler. The handler writes: on each connection
+  (`{active, N}`) and hands packets to the handler. The handler writes: on each connection
   it gets a writer (`{socket, transport}`, see `MTProto.Session.Writer`)
   and frames and sends its packets itself, so a call's way out crosses no process (the
   transport's encoding and decoding halves may be used by two processes). When the connection drops or cannot be made it reconnects with a randomised
@@ -29,6 +29,9 @@ defmodule MTProto.Session.Listener do
   # larger buffer, once used, stays with the socket until its next read, so the busy size
   # is not larger than the default: a quiet session must not keep one.)
   @quiet_buffer 768
+  # Reads delivered before the socket must be re-armed (`{active, N}`): one option call per
+  # this many packets instead of one per packet.
+  @active_n 32
   @busy_buffer 1460
 
   # Static settings (address, framing, backoff) are read from the session's options when
@@ -120,6 +123,12 @@ defmodule MTProto.Session.Listener do
       {:error, reason, _transport} ->
         {:noreply, disconnect(state, {:framing, reason})}
     end
+  end
+
+  # {active, N} ran out: N more.
+  def handle_info({:tcp_passive, socket}, %{socket: socket} = state) do
+    :inet.setopts(socket, active: @active_n)
+    {:noreply, state}
   end
 
   def handle_info({:tcp_closed, socket}, %{socket: socket} = state),
@@ -237,7 +246,7 @@ defmodule MTProto.Session.Listener do
 
         case :gen_tcp.send(socket, start) do
           :ok ->
-            :inet.setopts(socket, active: :once)
+            :inet.setopts(socket, active: @active_n)
 
             {connects, bytes_in, last_chunk_at} = state.stats
 
@@ -265,15 +274,12 @@ defmodule MTProto.Session.Listener do
     end
   end
 
-  # Reads again, with the small buffer if this read did not fill the one it had (nothing was
-  # left waiting) and the large one if it did.
+  # The next reads use the small buffer if this read did not fill the one it had (nothing was
+  # left waiting) and the large one if it did; the socket option changes only when that
+  # switches (the handler writes to the same port: every option call here contends with it).
   defp rearm(state, read) do
     buffer = if read >= state.buffer, do: @busy_buffer, else: @quiet_buffer
-
-    if buffer == state.buffer,
-      do: :inet.setopts(state.socket, active: :once),
-      else: :inet.setopts(state.socket, buffer: buffer, active: :once)
-
+    if buffer != state.buffer, do: :inet.setopts(state.socket, buffer: buffer)
     %{state | buffer: buffer}
   end
 
