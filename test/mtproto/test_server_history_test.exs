@@ -1,6 +1,8 @@
 defmodule MTProto.TestServerHistoryTest do
   use ExUnit.Case, async: true
 
+  import Bitwise
+
   alias MTProto.Test.Prop
   alias MTProto.TestServer.History
 
@@ -39,6 +41,45 @@ defmodule MTProto.TestServerHistoryTest do
             History.forgotten?(h, probe) == (floor != nil and probe <= floor and probe not in kept)
       end),
       300
+    )
+  end
+
+  test "property: the same with msg_id-sized ids, nearly in order as a session gets them, and larger limits" do
+    Prop.check(
+      :proper.forall(
+        {:proper_types.integer(0, 1500), :proper_types.integer(1, 400),
+         :proper_types.integer(0, 1 <<< 32), :proper_types.integer(1, 32)},
+        fn {n, limit, seed, jitter} ->
+          :rand.seed(:exsss, {seed, n, limit})
+          # Ids of msg_id size, increasing with some out of order (a container's messages).
+          base = 7_300_000_000_000_000_000
+
+          ids =
+            1..n//1
+            |> Enum.map(&(base + 4 * (&1 * 8 + :rand.uniform(8 * jitter))))
+            |> Enum.uniq()
+
+          h = Enum.reduce(ids, History.new(limit), &History.put(&2, &1, rem(&1, 1000)))
+          kept = Enum.take(ids, -limit)
+          kept_set = MapSet.new(kept)
+          floor = ids |> Enum.drop(-limit) |> Enum.max(fn -> nil end)
+
+          probes =
+            Enum.take_random(ids, 20) ++ for(_ <- 1..20, do: base + :rand.uniform(40 * n + 100))
+
+          Enum.all?(probes, fn probe ->
+            below = kept |> Enum.filter(&(&1 < probe)) |> Enum.max(fn -> nil end)
+            above = kept |> Enum.filter(&(&1 > probe)) |> Enum.min(fn -> nil end)
+            pair = fn id -> id && {id, rem(id, 1000)} end
+            seen = MapSet.member?(kept_set, probe)
+
+            History.neighbours(h, probe) == {pair.(below), pair.(above)} and
+              History.seen?(h, probe) == seen and
+              History.forgotten?(h, probe) == (floor != nil and probe <= floor and not seen)
+          end)
+        end
+      ),
+      200
     )
   end
 end
