@@ -1,52 +1,13 @@
 /* AES-256-IGE: dispatch between the AES-NI path (aes_ige_ni.c) and the portable path below,
- * which runs one OpenSSL aes-256-ecb call per block. */
+ * which runs one OpenSSL aes-256-ecb call per block (aes_impl.h). */
 #include "aes_ige.h"
 
-#include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "aes_ige_ni.h"
-
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static EVP_CIPHER *ecb_cipher;
-static aes_ige_impl default_impl = AES_IGE_PORTABLE;
-static int have_aesni; /* CPUID is slow (a VM exit under virtualization): asked once */
-
-static void init(void) {
-    ecb_cipher = EVP_CIPHER_fetch(NULL, "AES-256-ECB", NULL);
-    have_aesni = aes_ige_ni_supported();
-    default_impl = have_aesni ? AES_IGE_AESNI : AES_IGE_PORTABLE;
-    /* MTPROTO_AES_IGE=portable forces the portable path (for testing a whole system on it). */
-    const char *force = getenv("MTPROTO_AES_IGE");
-    if (force && strcmp(force, "portable") == 0) default_impl = AES_IGE_PORTABLE;
-}
-
-int aes_ige_init(void) {
-    pthread_once(&init_once, init);
-    return ecb_cipher ? 0 : -1;
-}
-
-aes_ige_impl aes_ige_default_impl(void) {
-    aes_ige_init();
-    return default_impl;
-}
-
-int aes_ige_impl_available(aes_ige_impl impl) {
-    if (aes_ige_init() != 0) return 0;
-    switch (impl) {
-    case AES_IGE_AESNI: return have_aesni;
-    case AES_IGE_PORTABLE: return 1;
-    }
-    return 0;
-}
-
-const char *aes_ige_impl_name(aes_ige_impl impl) {
-    return impl == AES_IGE_AESNI ? "aesni" : "portable";
-}
 
 /* One generic chain for both directions: block i goes through
  *     out = AES(in ^ before) ^ after;  before = out;  after = in;
@@ -56,10 +17,8 @@ static int portable_crypt(int encrypt, const uint8_t key[32], uint8_t iv[32], co
                           uint8_t *out, size_t len) {
     uint8_t before[16], after[16], block[16], next_after[16];
     int ok = 0, outl = 0;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX *ctx = aes_ecb_new(key, encrypt);
     if (!ctx) return -1;
-    if (EVP_CipherInit_ex(ctx, ecb_cipher, NULL, key, NULL, encrypt) != 1) goto done;
-    if (EVP_CIPHER_CTX_set_padding(ctx, 0) != 1) goto done;
 
     memcpy(before, encrypt ? iv : iv + 16, 16);
     memcpy(after, encrypt ? iv + 16 : iv, 16);
@@ -83,11 +42,11 @@ done:
     return ok ? 0 : -1;
 }
 
-int aes_ige_crypt(aes_ige_impl impl, int encrypt, const uint8_t key[32], uint8_t iv[32],
+int aes_ige_crypt(aes_impl impl, int encrypt, const uint8_t key[32], uint8_t iv[32],
                   const uint8_t *in, uint8_t *out, size_t len) {
-    if (len % 16 != 0 || !aes_ige_impl_available(impl)) return -1;
+    if (len % 16 != 0 || !aes_impl_available(impl)) return -1;
     if (len == 0) return 0;
-    if (impl == AES_IGE_AESNI) {
+    if (impl == AES_AESNI) {
         if (encrypt)
             aes_ige_ni_encrypt(key, iv, in, out, len / 16);
         else
@@ -99,10 +58,10 @@ int aes_ige_crypt(aes_ige_impl impl, int encrypt, const uint8_t key[32], uint8_t
 
 int aes_ige_encrypt(const uint8_t key[32], uint8_t iv[32], const uint8_t *in, uint8_t *out,
                     size_t len) {
-    return aes_ige_crypt(aes_ige_default_impl(), 1, key, iv, in, out, len);
+    return aes_ige_crypt(aes_impl_default(), 1, key, iv, in, out, len);
 }
 
 int aes_ige_decrypt(const uint8_t key[32], uint8_t iv[32], const uint8_t *in, uint8_t *out,
                     size_t len) {
-    return aes_ige_crypt(aes_ige_default_impl(), 0, key, iv, in, out, len);
+    return aes_ige_crypt(aes_impl_default(), 0, key, iv, in, out, len);
 }

@@ -1,8 +1,8 @@
-/* AES-256-IGE as MTProto uses it, with two interchangeable implementations:
- *   AES_IGE_AESNI     AES-NI intrinsics with the IGE XORs folded into the first and last rounds,
- *                     so a block costs exactly one AES chain (x86-64 CPUs with AES-NI);
- *   AES_IGE_PORTABLE  one OpenSSL EVP aes-256-ecb call per block (any CPU).
- * Both give identical bytes. The default is chosen once, at aes_ige_init(), from CPUID.
+/* AES-256-IGE as MTProto uses it, with two interchangeable implementations (aes_impl.h):
+ *   AES_AESNI     AES-NI intrinsics with the IGE XORs folded into the first and last rounds,
+ *                 so a block costs exactly one AES chain (x86-64 CPUs with AES-NI);
+ *   AES_PORTABLE  one OpenSSL EVP aes-256-ecb call per block (any CPU).
+ * Both give identical bytes; aes_ige_encrypt/aes_ige_decrypt use aes_impl_default().
  *
  * IV layout (the OpenSSL/Telegram convention): iv[0..16) is the previous ciphertext block and
  * iv[16..32) the previous plaintext block, in both directions. The functions update iv in place,
@@ -13,20 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { AES_IGE_PORTABLE = 0, AES_IGE_AESNI = 1 } aes_ige_impl;
-
-/* Picks the default implementation (CPUID) and prepares OpenSSL objects; idempotent, thread
- * safe. Returns 0, or -1 when OpenSSL cannot provide AES-256-ECB. */
-int aes_ige_init(void);
-
-/* The implementation aes_ige_encrypt/aes_ige_decrypt use. */
-aes_ige_impl aes_ige_default_impl(void);
-
-/* 1 when this build and CPU can run impl. */
-int aes_ige_impl_available(aes_ige_impl impl);
-
-/* Name of an implementation: "aesni" or "portable". */
-const char *aes_ige_impl_name(aes_ige_impl impl);
+#include "aes_impl.h"
 
 /* len must be a multiple of 16. Return 0, or -1 (bad length, unavailable impl, OpenSSL error). */
 int aes_ige_encrypt(const uint8_t key[32], uint8_t iv[32], const uint8_t *in, uint8_t *out,
@@ -35,7 +22,7 @@ int aes_ige_decrypt(const uint8_t key[32], uint8_t iv[32], const uint8_t *in, ui
                     size_t len);
 
 /* The same with an explicit implementation (tests and benchmarks compare them). */
-int aes_ige_crypt(aes_ige_impl impl, int encrypt, const uint8_t key[32], uint8_t iv[32],
+int aes_ige_crypt(aes_impl impl, int encrypt, const uint8_t key[32], uint8_t iv[32],
                   const uint8_t *in, uint8_t *out, size_t len);
 
 #endif

@@ -52,7 +52,7 @@ void crypto_consume(ErlNifEnv *env, size_t bytes) {
 /* ---- AES-256-IGE ---- */
 
 /* (data, key32, iv32) with an implementation and a direction. */
-static ERL_NIF_TERM ige(ErlNifEnv *env, aes_ige_impl impl, int encrypt, ERL_NIF_TERM data_t,
+static ERL_NIF_TERM ige(ErlNifEnv *env, aes_impl impl, int encrypt, ERL_NIF_TERM data_t,
                         ERL_NIF_TERM key_t, ERL_NIF_TERM iv_t) {
     ErlNifBinary data, key, iv;
     uint8_t ivc[32];
@@ -71,11 +71,11 @@ static ERL_NIF_TERM ige(ErlNifEnv *env, aes_ige_impl impl, int encrypt, ERL_NIF_
 }
 
 static ERL_NIF_TERM ige_encrypt_dirty(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-    return ige(env, aes_ige_default_impl(), 1, argv[0], argv[1], argv[2]);
+    return ige(env, aes_impl_default(), 1, argv[0], argv[1], argv[2]);
 }
 
 static ERL_NIF_TERM ige_decrypt_dirty(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-    return ige(env, aes_ige_default_impl(), 0, argv[0], argv[1], argv[2]);
+    return ige(env, aes_impl_default(), 0, argv[0], argv[1], argv[2]);
 }
 
 /* Size of a binary or iolist argument (0 for anything else: the work function raises). */
@@ -94,15 +94,15 @@ ERL_NIF_TERM nif_aes_ige_decrypt(ErlNifEnv *env, int argc, const ERL_NIF_TERM ar
               ige_decrypt_dirty(env, argc, argv));
 }
 
-static int get_impl(ErlNifEnv *env, ERL_NIF_TERM term, aes_ige_impl *impl) {
-    if (enif_is_identical(term, atom_aesni)) *impl = AES_IGE_AESNI;
-    else if (enif_is_identical(term, atom_portable)) *impl = AES_IGE_PORTABLE;
+static int get_impl(ErlNifEnv *env, ERL_NIF_TERM term, aes_impl *impl) {
+    if (enif_is_identical(term, atom_aesni)) *impl = AES_AESNI;
+    else if (enif_is_identical(term, atom_portable)) *impl = AES_PORTABLE;
     else return 0;
-    return aes_ige_impl_available(*impl);
+    return aes_impl_available(*impl);
 }
 
 static ERL_NIF_TERM ige_with_dirty(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-    aes_ige_impl impl;
+    aes_impl impl;
     if (!get_impl(env, argv[0], &impl)) return enif_make_badarg(env);
     int encrypt = enif_is_identical(argv[1], atom_true);
     if (!encrypt && !enif_is_identical(argv[1], atom_false)) return enif_make_badarg(env);
@@ -117,24 +117,24 @@ ERL_NIF_TERM nif_aes_ige_with(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[
 
 ERL_NIF_TERM nif_aes_ige_impls(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
     ERL_NIF_TERM list = enif_make_list1(env, atom_portable);
-    if (aes_ige_impl_available(AES_IGE_AESNI)) list = enif_make_list_cell(env, atom_aesni, list);
+    if (aes_impl_available(AES_AESNI)) list = enif_make_list_cell(env, atom_aesni, list);
     return list;
 }
 
 ERL_NIF_TERM nif_aes_ige_default_impl(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
-    return aes_ige_default_impl() == AES_IGE_AESNI ? atom_aesni : atom_portable;
+    return aes_impl_default() == AES_AESNI ? atom_aesni : atom_portable;
 }
 
 /* ---- AES-256-CTR streams ---- */
 
 typedef struct {
     ErlNifMutex *lock; /* one process may share the stream with another */
-    aes_ctr *ctr;
+    aes_ctr ctr;       /* inline: the resource holds the whole state */
 } ctr_resource;
 
 static void ctr_dtor(ErlNifEnv *env, void *obj) {
     ctr_resource *r = obj;
-    aes_ctr_free(r->ctr);
+    aes_ctr_wipe(&r->ctr);
     if (r->lock) enif_mutex_destroy(r->lock);
 }
 
@@ -144,11 +144,11 @@ ERL_NIF_TERM nif_aes_ctr_init(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[
         return enif_make_badarg(env);
     ctr_resource *r = enif_alloc_resource(ctr_type, sizeof *r);
     if (!r) return enif_raise_exception(env, atom_enomem);
-    r->ctr = aes_ctr_new(key.data, iv.data);
+    aes_ctr_init(&r->ctr, key.data, iv.data); /* the default implementation: cannot fail */
     r->lock = enif_mutex_create("mtproto_aes_ctr");
     ERL_NIF_TERM term = enif_make_resource(env, r);
     enif_release_resource(r);
-    if (!r->ctr || !r->lock) return enif_raise_exception(env, atom_enomem);
+    if (!r->lock) return enif_raise_exception(env, atom_enomem);
     return term;
 }
 
@@ -162,7 +162,7 @@ static ERL_NIF_TERM ctr_apply_dirty(ErlNifEnv *env, int argc, const ERL_NIF_TERM
     ERL_NIF_TERM result = mt_new_binary(env, data.size, &out);
     if (!out) return enif_raise_exception(env, atom_enomem);
     enif_mutex_lock(r->lock);
-    int rc = aes_ctr_apply(r->ctr, data.data, out, data.size);
+    int rc = aes_ctr_apply(&r->ctr, data.data, out, data.size);
     enif_mutex_unlock(r->lock);
     if (rc != 0) return enif_raise_exception(env, atom_enomem);
     crypto_consume(env, data.size);
@@ -341,7 +341,7 @@ ERL_NIF_TERM nif_decrypt_message_quick_ack(ErlNifEnv *env, int argc, const ERL_N
 /* ---- load ---- */
 
 int crypto_nif_load(ErlNifEnv *env, ERL_NIF_TERM load_info) {
-    if (aes_ige_init() != 0) return 1;
+    if (aes_impl_init() != 0) return 1;
     atom_aesni = mt_atom(env, "aesni");
     atom_portable = mt_atom(env, "portable");
     atom_client = mt_atom(env, "client");

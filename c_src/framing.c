@@ -91,11 +91,12 @@ static int check_config(const fr_config *cfg) {
 fr_codec *fr_new(const fr_config *cfg, int *err) {
     *err = check_config(cfg);
     if (*err) return NULL;
-    fr_codec *c = calloc(1, sizeof *c);
+    fr_codec *c = cfg->alloc.state_alloc ? cfg->alloc.state_alloc(sizeof *c) : malloc(sizeof *c);
     if (!c) {
         *err = FR_ERR_NOMEM;
         return NULL;
     }
+    memset(c, 0, sizeof *c);
     c->kind = cfg->kind;
     c->role = cfg->role;
     c->obfuscated = cfg->kind != FR_DETECT && cfg->obfuscated;
@@ -105,6 +106,7 @@ fr_codec *fr_new(const fr_config *cfg, int *err) {
     c->alloc.realloc = cfg->alloc.realloc ? cfg->alloc.realloc : default_realloc;
     c->alloc.free = cfg->alloc.free ? cfg->alloc.free : default_free;
     c->alloc.ctx = cfg->alloc.ctx;
+    c->alloc.state_free = cfg->alloc.state_free ? cfg->alloc.state_free : free;
     if (cfg->secret) {
         c->has_secret = 1;
         memcpy(c->secret, cfg->secret, OBF2_SECRET_SIZE);
@@ -138,9 +140,9 @@ static void drop_body(fr_codec *c) {
 void fr_free(fr_codec *c) {
     if (!c) return;
     drop_body(c);
-    obf2_streams_free(&c->streams);
-    OPENSSL_cleanse(c, sizeof *c);
-    free(c);
+    void (*state_free)(void *) = c->alloc.state_free;
+    OPENSSL_cleanse(c, sizeof *c); /* keys included */
+    state_free(c);
 }
 
 int fr_start(fr_codec *c, uint8_t out[FR_START_MAX], size_t *len) {
@@ -174,7 +176,7 @@ int fr_decode_needs_work(const fr_codec *c) { return c->obfuscated || c->kind ==
 /* A client sends after its first bytes; a server once it knows its framing and keys. */
 static int can_send(const fr_codec *c) {
     if (c->role == FR_CLIENT) return c->prefix_done;
-    return c->kind != FR_DETECT && (!c->obfuscated || c->streams.out);
+    return c->kind != FR_DETECT && (!c->obfuscated || c->streams.keyed);
 }
 
 /* Header for `wire_len` bytes following it (payload plus padding). */
@@ -263,7 +265,7 @@ int fr_encrypt(fr_codec *c, const uint8_t *in, uint8_t *out, size_t len) {
         if (out != in) memmove(out, in, len);
         return 0;
     }
-    return aes_ctr_apply(c->streams.out, in, out, len) == 0 ? 0 : FR_ERR_CRYPTO;
+    return aes_ctr_apply(&c->streams.out, in, out, len) == 0 ? 0 : FR_ERR_CRYPTO;
 }
 
 /* ---------------------------------------------------------------- decoding: first bytes */
@@ -551,7 +553,7 @@ int fr_decode(fr_codec *c, const uint8_t *in, size_t len, uint8_t *work, fr_sink
             goto done;
         }
         memset(work, 0, pos); /* the init bytes: nothing of them is left in work */
-        if (aes_ctr_apply(c->streams.in, in + pos, work + pos, len - pos) != 0) {
+        if (aes_ctr_apply(&c->streams.in, in + pos, work + pos, len - pos) != 0) {
             r = FR_ERR_CRYPTO;
             goto done;
         }

@@ -45,13 +45,17 @@ enum {
 #define FR_INIT_SIZE 64         /* obfuscated2 init */
 #define FR_START_MAX FR_INIT_SIZE
 
-/* Storage for packet bodies that span chunks. alloc/realloc return NULL on failure; NULL
- * functions mean malloc/realloc/free. */
+/* Where a codec's memory comes from. Packet bodies that span chunks: alloc/realloc (NULL on
+ * failure) and free, given ctx. The codec itself, a single block holding all its state (with
+ * the obfuscated2 streams, about 900 bytes): state_alloc (NULL on failure; need not zero) and
+ * state_free. NULL functions mean malloc/realloc/free. */
 typedef struct fr_alloc {
     uint8_t *(*alloc)(void *ctx, size_t size);
     uint8_t *(*realloc)(void *ctx, uint8_t *body, size_t size);
     void (*free)(void *ctx, uint8_t *body);
     void *ctx;
+    void *(*state_alloc)(size_t size);
+    void (*state_free)(void *state);
 } fr_alloc;
 
 typedef struct fr_config {

@@ -176,7 +176,8 @@ ERL_NIF_TERM nif_framing_new(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]
     atomic_flag_clear(&res->enc_lock);
     atomic_flag_clear(&res->dec_lock);
     res->role = cfg.role;
-    cfg.alloc = (fr_alloc){pending_alloc, pending_realloc, pending_free, res};
+    /* the codec's state (keys included) from enif_alloc: the VM counts it */
+    cfg.alloc = (fr_alloc){pending_alloc, pending_realloc, pending_free, res, enif_alloc, enif_free};
     int err = FR_ERR_NOMEM;
     res->codec = fr_new(&cfg, &err);
     if (!res->codec) {

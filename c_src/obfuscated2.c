@@ -30,7 +30,7 @@ int obf2_init_is_reserved(const uint8_t init[OBF2_INIT_SIZE]) {
 }
 
 /* One stream from 32 key bytes and 16 iv bytes, the key hashed with the secret when there is one. */
-static aes_ctr *stream_from(const uint8_t key_iv[48], const uint8_t *secret) {
+static int stream_from(const uint8_t key_iv[48], const uint8_t *secret, aes_ctr *ctr) {
     uint8_t key[32];
     if (secret) {
         uint8_t keyed[32 + OBF2_SECRET_SIZE];
@@ -41,33 +41,26 @@ static aes_ctr *stream_from(const uint8_t key_iv[48], const uint8_t *secret) {
     } else {
         memcpy(key, key_iv, 32);
     }
-    aes_ctr *ctr = aes_ctr_new(key, key_iv + 32);
+    int r = aes_ctr_init(ctr, key, key_iv + 32);
     OPENSSL_cleanse(key, sizeof key);
-    return ctr;
+    return r;
 }
 
 /* The client's outgoing stream comes from init[8..56], the other from those 48 bytes reversed. */
-static int derive(const uint8_t init[OBF2_INIT_SIZE], const uint8_t *secret,
-                  aes_ctr **client_out, aes_ctr **server_out) {
+static int derive(const uint8_t init[OBF2_INIT_SIZE], const uint8_t *secret, aes_ctr *client_out,
+                  aes_ctr *server_out) {
     uint8_t reversed[48];
     for (size_t i = 0; i < 48; i++) reversed[i] = init[55 - i];
-    *client_out = stream_from(init + 8, secret);
-    *server_out = stream_from(reversed, secret);
+    int r = stream_from(init + 8, secret, client_out) | stream_from(reversed, secret, server_out);
     OPENSSL_cleanse(reversed, sizeof reversed);
-    if (!*client_out || !*server_out) {
-        aes_ctr_free(*client_out);
-        aes_ctr_free(*server_out);
-        *client_out = *server_out = NULL;
-        return -2;
-    }
-    return 0;
+    return r;
 }
 
 int obf2_client_init(const uint8_t random[OBF2_INIT_SIZE], uint32_t tag, int has_dc_id,
                      int16_t dc_id, const uint8_t *secret, uint8_t out[OBF2_INIT_SIZE],
                      obf2_streams *streams) {
     uint8_t plain[OBF2_INIT_SIZE], sealed[OBF2_INIT_SIZE];
-    streams->out = streams->in = NULL;
+    memset(streams, 0, sizeof *streams);
     if (obf2_init_is_reserved(random)) return -1;
     memcpy(plain, random, sizeof plain);
     for (int i = 0; i < 4; i++) plain[56 + i] = (uint8_t)(tag >> (8 * i));
@@ -76,11 +69,13 @@ int obf2_client_init(const uint8_t random[OBF2_INIT_SIZE], uint32_t tag, int has
         plain[60] = (uint8_t)dc;
         plain[61] = (uint8_t)(dc >> 8);
     }
-    if (derive(plain, secret, &streams->out, &streams->in) != 0) return -2;
-    if (aes_ctr_apply(streams->out, plain, sealed, sizeof plain) != 0) {
-        obf2_streams_free(streams);
+    if (derive(plain, secret, &streams->out, &streams->in) != 0 ||
+        aes_ctr_apply(&streams->out, plain, sealed, sizeof plain) != 0) {
+        obf2_streams_wipe(streams);
+        OPENSSL_cleanse(plain, sizeof plain);
         return -2;
     }
+    streams->keyed = 1;
     memcpy(out, plain, 56);
     memcpy(out + 56, sealed + 56, 8);
     OPENSSL_cleanse(plain, sizeof plain);
@@ -91,21 +86,18 @@ int obf2_client_init(const uint8_t random[OBF2_INIT_SIZE], uint32_t tag, int has
 int obf2_server_init(const uint8_t init[OBF2_INIT_SIZE], const uint8_t *secret,
                      uint32_t *tag, int16_t *dc_id, obf2_streams *streams) {
     uint8_t plain[OBF2_INIT_SIZE];
-    streams->out = streams->in = NULL;
+    memset(streams, 0, sizeof *streams);
     /* The client's outgoing stream is what the server receives. */
-    if (derive(init, secret, &streams->in, &streams->out) != 0) return -2;
-    if (aes_ctr_apply(streams->in, init, plain, sizeof plain) != 0) {
-        obf2_streams_free(streams);
+    if (derive(init, secret, &streams->in, &streams->out) != 0 ||
+        aes_ctr_apply(&streams->in, init, plain, sizeof plain) != 0) {
+        obf2_streams_wipe(streams);
         return -2;
     }
+    streams->keyed = 1;
     *tag = le32(plain + 56);
     *dc_id = (int16_t)(uint16_t)(plain[60] | plain[61] << 8);
     OPENSSL_cleanse(plain, sizeof plain);
     return 0;
 }
 
-void obf2_streams_free(obf2_streams *streams) {
-    aes_ctr_free(streams->out);
-    aes_ctr_free(streams->in);
-    streams->out = streams->in = NULL;
-}
+void obf2_streams_wipe(obf2_streams *streams) { OPENSSL_cleanse(streams, sizeof *streams); }

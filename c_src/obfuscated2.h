@@ -21,9 +21,11 @@
 #define OBF2_TAG_INTERMEDIATE 0xeeeeeeeeu
 #define OBF2_TAG_PADDED 0xddddddddu
 
+/* The two streams, held inline (no allocation of their own). */
 typedef struct obf2_streams {
-    aes_ctr *out; /* what this side sends */
-    aes_ctr *in;  /* what this side receives */
+    aes_ctr out; /* what this side sends */
+    aes_ctr in;  /* what this side receives */
+    int keyed;   /* 1 once an init succeeded */
 } obf2_streams;
 
 /* 1 when a little-endian first word starts another protocol: HTTP verbs, the intermediate and
@@ -35,7 +37,7 @@ int obf2_reserved_first_word(uint32_t first);
 int obf2_init_is_reserved(const uint8_t init[OBF2_INIT_SIZE]);
 
 /* Client: builds the init to send from 64 random bytes, the tag and optionally a dc id, and the
- * streams. Returns 0, -1 for reserved random, -2 on an OpenSSL failure. */
+ * streams. Returns 0, -1 for reserved random, -2 on an OpenSSL failure (streams then wiped). */
 int obf2_client_init(const uint8_t random[OBF2_INIT_SIZE], uint32_t tag, int has_dc_id,
                      int16_t dc_id, const uint8_t *secret, uint8_t out[OBF2_INIT_SIZE],
                      obf2_streams *streams);
@@ -45,6 +47,7 @@ int obf2_client_init(const uint8_t random[OBF2_INIT_SIZE], uint32_t tag, int has
 int obf2_server_init(const uint8_t init[OBF2_INIT_SIZE], const uint8_t *secret,
                      uint32_t *tag, int16_t *dc_id, obf2_streams *streams);
 
-void obf2_streams_free(obf2_streams *streams);
+/* Wipes both streams' keys and state (keyed becomes 0). */
+void obf2_streams_wipe(obf2_streams *streams);
 
 #endif

@@ -11,9 +11,9 @@
 static unsigned char key[32], iv[32], enc_answer[592], answer_with_hash[592];
 static unsigned char enc_client[336];
 
-static void known_answers(aes_ige_impl impl) {
+static void known_answers(aes_impl impl) {
     unsigned char out[592], ivc[32], answer[564], sha[20];
-    printf("  known answers on %s\n", aes_ige_impl_name(impl));
+    printf("  known answers on %s\n", aes_impl_name(impl));
     /* server_DH_params_ok.encrypted_answer decrypts to SHA1(answer) + answer + 8 bytes. */
     memcpy(ivc, iv, 32);
     CHECK(aes_ige_crypt(impl, 0, key, ivc, enc_answer, out, sizeof enc_answer) == 0);
@@ -45,8 +45,8 @@ static void paths_agree(size_t len) {
     for (int enc = 0; enc <= 1; enc++) {
         memcpy(v1, v, 32);
         memcpy(v2, v, 32);
-        CHECK(aes_ige_crypt(AES_IGE_AESNI, enc, k, v1, in, a, len) == 0);
-        CHECK(aes_ige_crypt(AES_IGE_PORTABLE, enc, k, v2, in, b, len) == 0);
+        CHECK(aes_ige_crypt(AES_AESNI, enc, k, v1, in, a, len) == 0);
+        CHECK(aes_ige_crypt(AES_PORTABLE, enc, k, v2, in, b, len) == 0);
         CHECK_MEM(a, b, len);
         CHECK_MEM(v1, v2, 32);
     }
@@ -62,7 +62,7 @@ static void paths_agree(size_t len) {
     free(b);
 }
 
-static void chunked(aes_ige_impl impl) {
+static void chunked(aes_impl impl) {
     unsigned char k[32], v[32], v1[32], in[16 * 40], whole[16 * 40], parts[16 * 40];
     test_random(k, 32);
     test_random(v, 32);
@@ -82,20 +82,20 @@ static void chunked(aes_ige_impl impl) {
 }
 
 int main(void) {
-    CHECK(aes_ige_init() == 0);
-    CHECK(aes_ige_impl_available(AES_IGE_PORTABLE));
-    printf("  default path: %s, AES-NI %savailable\n", aes_ige_impl_name(aes_ige_default_impl()),
-           aes_ige_impl_available(AES_IGE_AESNI) ? "" : "not ");
+    CHECK(aes_impl_init() == 0);
+    CHECK(aes_impl_available(AES_PORTABLE));
+    printf("  default path: %s, AES-NI %savailable\n", aes_impl_name(aes_impl_default()),
+           aes_impl_available(AES_AESNI) ? "" : "not ");
     CHECK(vec_get(SAMPLE, "tmp_aes_key", key, 32) == 32);
     CHECK(vec_get(SAMPLE, "tmp_aes_iv", iv, 32) == 32);
     CHECK(vec_get(SAMPLE, "encrypted_answer", enc_answer, sizeof enc_answer) == 592);
     CHECK(vec_get(SAMPLE, "set_client_encrypted", enc_client, sizeof enc_client) == 336);
 
-    known_answers(AES_IGE_PORTABLE);
-    chunked(AES_IGE_PORTABLE);
-    if (aes_ige_impl_available(AES_IGE_AESNI)) {
-        known_answers(AES_IGE_AESNI);
-        chunked(AES_IGE_AESNI);
+    known_answers(AES_PORTABLE);
+    chunked(AES_PORTABLE);
+    if (aes_impl_available(AES_AESNI)) {
+        known_answers(AES_AESNI);
+        chunked(AES_AESNI);
         for (size_t blocks = 0; blocks <= 70; blocks++) paths_agree(16 * blocks);
         paths_agree(16 * 4096 + 16);
     }

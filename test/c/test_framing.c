@@ -61,6 +61,26 @@ static uint8_t *counting_realloc(void *ctx, uint8_t *b, size_t size) {
 }
 static void counting_free(void *ctx, uint8_t *b) { free(b); }
 
+/* Codec states from the configured allocator: how many are live, and whether each was wiped. */
+static long states_live, states_unwiped;
+static size_t state_size;
+static void *counting_state_alloc(size_t size) {
+    states_live++;
+    state_size = size;
+    uint8_t *p = malloc(size);
+    if (p) memset(p, 0xa5, size); /* the codec must not rely on zeroed memory */
+    return p;
+}
+static void counting_state_free(void *state) {
+    states_live--;
+    for (size_t i = 0; i < state_size; i++)
+        if (((uint8_t *)state)[i]) {
+            states_unwiped++;
+            break;
+        }
+    free(state);
+}
+
 static fr_config config(fr_kind kind, fr_role role, int obfuscated) {
     fr_config cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -68,7 +88,8 @@ static fr_config config(fr_kind kind, fr_role role, int obfuscated) {
     cfg.role = role;
     cfg.obfuscated = obfuscated;
     cfg.max_padding = 15;
-    cfg.alloc = (fr_alloc){counting_alloc, counting_realloc, counting_free, NULL};
+    cfg.alloc = (fr_alloc){counting_alloc, counting_realloc, counting_free, NULL,
+                           counting_state_alloc, counting_state_free};
     return cfg;
 }
 
@@ -355,13 +376,13 @@ static void test_obfuscated2(void) {
     /* both directions: client out = server in, server out = client in */
     const uint8_t msg[] = "the same keystream on both sides";
     uint8_t a[sizeof msg], b[sizeof msg];
-    CHECK(aes_ctr_apply(cs.out, msg, a, sizeof msg) == 0 && aes_ctr_apply(ss.in, a, b, sizeof msg) == 0);
+    CHECK(aes_ctr_apply(&cs.out, msg, a, sizeof msg) == 0 && aes_ctr_apply(&ss.in, a, b, sizeof msg) == 0);
     CHECK_MEM(b, msg, sizeof msg);
     CHECK(memcmp(a, msg, sizeof msg) != 0);
-    CHECK(aes_ctr_apply(ss.out, msg, a, sizeof msg) == 0 && aes_ctr_apply(cs.in, a, b, sizeof msg) == 0);
+    CHECK(aes_ctr_apply(&ss.out, msg, a, sizeof msg) == 0 && aes_ctr_apply(&cs.in, a, b, sizeof msg) == 0);
     CHECK_MEM(b, msg, sizeof msg);
-    obf2_streams_free(&cs);
-    obf2_streams_free(&ss);
+    obf2_streams_wipe(&cs);
+    obf2_streams_wipe(&ss);
 
     /* reserved random is refused */
     static const char *reserved[] = {"\xef", "HEAD", "POST", "GET ", "OPTI", "\xee\xee\xee\xee",
@@ -385,12 +406,12 @@ static void test_obfuscated2(void) {
     init_random(rnd, 4);
     CHECK(obf2_client_init(rnd, OBF2_TAG_INTERMEDIATE, 0, 0, s1, out, &cs) == 0);
     CHECK(obf2_server_init(out, s1, &tag, &dc, &ss) == 0 && tag == OBF2_TAG_INTERMEDIATE);
-    obf2_streams_free(&ss);
+    obf2_streams_wipe(&ss);
     CHECK(obf2_server_init(out, s2, &tag, &dc, &ss) == 0 && tag != OBF2_TAG_INTERMEDIATE);
-    obf2_streams_free(&ss);
+    obf2_streams_wipe(&ss);
     CHECK(obf2_server_init(out, NULL, &tag, &dc, &ss) == 0 && tag != OBF2_TAG_INTERMEDIATE);
-    obf2_streams_free(&ss);
-    obf2_streams_free(&cs);
+    obf2_streams_wipe(&ss);
+    obf2_streams_wipe(&cs);
 
     /* a server configured for one framing refuses an init naming another */
     fr_config ccfg = config(FR_ABRIDGED, FR_CLIENT, 1), scfg = config(FR_INTERMEDIATE, FR_SERVER, 1);
@@ -572,5 +593,8 @@ int main(void) {
     test_limits();
     test_quick_acks_and_transport_errors();
     test_padded_payloads();
+    /* every codec above came from the state allocator, went back to it, wiped */
+    CHECK(state_size > 0 && states_live == 0 && states_unwiped == 0);
+    printf("  codec state: %zu bytes, one allocation\n", state_size);
     return ctest_summary("test_framing");
 }

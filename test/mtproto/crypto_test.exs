@@ -135,6 +135,33 @@ defmodule MTProto.CryptoTest do
       assert_raise ArgumentError, fn -> Crypto.aes_ctr_init(rand(16), iv) end
       assert_raise ArgumentError, fn -> Crypto.aes_ctr_apply(make_ref(), "x") end
     end
+
+    test "random keys, counters near 2^64 and 2^128 and random pieces, against :crypto" do
+      for i <- 1..60 do
+        key = rand(32)
+        low = 0xFFFFFFFFFFFFFFFF - :rand.uniform(20)
+
+        iv =
+          case rem(i, 3) do
+            0 -> rand(16)
+            1 -> <<rand(8)::binary, low::64>>
+            2 -> <<0xFFFFFFFFFFFFFFFF::64, low::64>>
+          end
+
+        data = rand(:rand.uniform(3000))
+        want = :crypto.crypto_one_time(:aes_256_ctr, key, iv, data, true)
+        ctr = Crypto.aes_ctr_init(key, iv)
+        assert IO.iodata_to_binary(apply_in_pieces(ctr, data)) == want
+      end
+    end
+  end
+
+  defp apply_in_pieces(_ctr, <<>>), do: []
+
+  defp apply_in_pieces(ctr, data) do
+    n = min(:rand.uniform(200) - 1, byte_size(data))
+    <<piece::binary-size(n), rest::binary>> = data
+    [Crypto.aes_ctr_apply(ctr, piece) | apply_in_pieces(ctr, rest)]
   end
 
   describe "MTProto 2.0 messages" do
