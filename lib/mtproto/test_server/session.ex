@@ -47,6 +47,8 @@ defmodule MTProto.TestServer.Session do
     :session_id,
     :conn,
     :conn_ref,
+    # The :atomics cell holding this session's last use stamp (also in its sessions row).
+    :used,
     :last_used,
     # The faults and the server clock (unix seconds) read once per packet or event handled.
     :faults,
@@ -167,7 +169,7 @@ defmodule MTProto.TestServer.Session do
     if excess > 0 do
       rows
       |> Enum.reject(fn {_, pid, _} -> pid == new_pid end)
-      |> Enum.sort_by(fn {_, _, used} -> used end)
+      |> Enum.sort_by(fn {_, _, used} -> :atomics.get(used, 1) end)
       |> Enum.take(excess)
       |> Enum.each(fn {_, pid, _} = row ->
         :ets.delete_object(shared.sessions, row)
@@ -181,8 +183,10 @@ defmodule MTProto.TestServer.Session do
   @impl true
   def init({shared, key, session_id}) do
     now = now_ms()
+    used = :atomics.new(1, signed: true)
+    :atomics.put(used, 1, use_stamp())
 
-    if :ets.insert_new(shared.sessions, {{key.id, session_id}, self(), use_stamp()}) do
+    if :ets.insert_new(shared.sessions, {{key.id, session_id}, self(), used}) do
       schedule_idle_check(shared.session_idle_timeout)
 
       {:ok,
@@ -191,6 +195,7 @@ defmodule MTProto.TestServer.Session do
          key: key,
          key_id: key.id,
          session_id: session_id,
+         used: used,
          last_used: now
        }}
     else
@@ -290,10 +295,10 @@ defmodule MTProto.TestServer.Session do
   # Orders uses across sessions (strictly increasing, unlike any clock reading).
   defp use_stamp, do: :erlang.unique_integer([:monotonic])
 
-  # A message from the client: the session is the most recently used of its key.
+  # A message from the client: the session is the most recently used of its key (its use cell,
+  # which its row in the sessions table holds, is written: no table write per message).
   defp touch(state) do
-    key = {state.key_id, state.session_id}
-    :ets.update_element(state.shared.sessions, key, {3, use_stamp()})
+    :atomics.put(state.used, 1, use_stamp())
     %{state | last_used: now_ms()}
   end
 

@@ -2,7 +2,8 @@ defmodule MTProto.TestServer.Shared do
   @moduledoc """
   What every process of one test server reads: its configuration, its RSA key and the public
   ETS tables (`config`: faults, clock skew, salt rotation; `keys`: auth keys by auth_key_id;
-  `sessions`: `{{auth_key_id, session_id}, pid, last_use}`, last_use increasing with every use).
+  `sessions`: `{{auth_key_id, session_id}, pid, last_use}`, last_use an `:atomics` cell the
+  session writes, increasing, at every use).
   """
 
   @derive {Inspect, only: [:dc_id, :ip, :port, :fingerprint]}
