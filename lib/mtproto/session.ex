@@ -46,7 +46,10 @@ defmodule MTProto.Session do
   @spec open(integer(), keyword()) :: {:ok, session_id()} | {:error, term()}
   def open(dc_id, opts \\ []) when is_integer(dc_id) do
     env = Keyword.get(opts, :environment, :production)
-    <<session_id::signed-64>> = :crypto.strong_rand_bytes(8)
+    # The handle is this node's own (the MTProto session id on the wire is another, random
+    # one): a small integer, so the copies the session's processes and row keep of it take
+    # no heap words.
+    session_id = System.unique_integer([:positive, :monotonic])
 
     with {:ok, address} <- address(dc_id, env, opts) do
       storage = Keyword.get(opts, :storage, Storage.default())
