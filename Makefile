@@ -99,10 +99,18 @@ fuzz: setup fuzz-build
 	  test $${PIPESTATUS[0]} -eq 0; \
 	done
 
+# C benchmarks: bench/*_bench.c linked with the plain-C core, optimised as the NIF is.
+CBENCHES := $(patsubst bench/%.c,$(OBJDIR)/bench/%,$(wildcard bench/*_bench.c))
+
+$(OBJDIR)/bench/%: bench/%.c $(CORE_SRCS) $(wildcard c_src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=gnu11 $(WARN) -Ic_src $(OPENSSL_CFLAGS) $< $(CORE_SRCS) -o $@ $(OPENSSL_LIBS) -lpthread
+
 # The peers measured in the same runs (gramjs) go into bench/.node first; without node/npm the
 # benchmarks still run and say which comparisons they could not make.
-bench: setup nif
+bench: setup nif $(CBENCHES)
 	@sh bench/setup_node.sh || echo "bench: gramjs not installed; its columns will say n/a"
+	@set -e; for b in $(CBENCHES); do echo "== $$b"; $$b; done
 	@set -e; for b in bench/*_bench.exs; do echo "== $$b"; MIX_ENV=bench mix run $$b; done
 
 clean:
