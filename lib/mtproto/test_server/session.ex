@@ -131,17 +131,19 @@ defmodule MTProto.TestServer.Session do
   end
 
   defp lookup_or_start(shared, key, session_id) do
-    case :ets.lookup(shared.sessions, {key.id, session_id}) do
-      [{_, pid, _used} = row] ->
+    row_key = {key.id, session_id}
+
+    case session_pid(shared.sessions, row_key) do
+      pid when is_pid(pid) ->
         # A session stopped by its supervisor (destroy_session) does not run terminate/2.
         if Process.alive?(pid) do
           pid
         else
-          :ets.delete_object(shared.sessions, row)
+          :ets.match_delete(shared.sessions, {row_key, pid, :_})
           lookup_or_start(shared, key, session_id)
         end
 
-      [] ->
+      nil ->
         spec = %{
           id: __MODULE__,
           start: {GenServer, :start_link, [__MODULE__, {shared, key, session_id}]},
@@ -158,6 +160,13 @@ defmodule MTProto.TestServer.Session do
             lookup_or_start(shared, key, session_id)
         end
     end
+  end
+
+  # The pid alone (not the row with its use cell, whose copy would cost a reference count).
+  defp session_pid(sessions, row_key) do
+    :ets.lookup_element(sessions, row_key, 2)
+  catch
+    :error, :badarg -> nil
   end
 
   # Beyond :max_sessions_per_key sessions on one key, the least recently used ones go (never the
