@@ -65,6 +65,7 @@ defmodule MTProto.TestServer.Session do
     running: %{},
     dropped: MapSet.new(),
     random_pool: <<>>,
+    salt_memo: %{},
     acks: []
   ]
 
@@ -332,7 +333,7 @@ defmodule MTProto.TestServer.Session do
 
   ## receiving
 
-  defp receive_top(state, %{msg_id: id, seqno: seqno, salt: salt} = m) do
+  defp receive_top(state, %{msg_id: id, salt: salt} = m) do
     now = state.now
 
     cond do
@@ -342,26 +343,41 @@ defmodule MTProto.TestServer.Session do
       (window = MessageId.check_window(id, now)) != :ok ->
         {[bad_msg(state, m, if(window == {:error, :too_old}, do: 16, else: 17))], state}
 
-      not Salts.valid?(state.key, salt, now, state.faults.rotation, state.shared.salt_period) ->
-        new_salt = current_salt(state)
-        observe_bad_msg(state, m, 48)
-
-        body =
-          TL.encode!(%{
-            _: :bad_server_salt,
-            bad_msg_id: id,
-            bad_msg_seqno: seqno,
-            error_code: 48,
-            new_server_salt: new_salt
-          })
-
-        {[{:new, :response, body, nil}], state}
-
       true ->
-        {announce, state} = announce(state, m)
-        {items, state} = receive_message(state, m)
-        {announce ++ items, state}
+        {valid, memo} =
+          Salts.valid?(
+            state.key,
+            salt,
+            now,
+            state.faults.rotation,
+            state.shared.salt_period,
+            state.salt_memo
+          )
+
+        receive_salted(%{state | salt_memo: memo}, m, valid)
     end
+  end
+
+  defp receive_salted(state, m, true = _valid_salt) do
+    {announce, state} = announce(state, m)
+    {items, state} = receive_message(state, m)
+    {announce ++ items, state}
+  end
+
+  defp receive_salted(state, %{msg_id: id, seqno: seqno} = m, false) do
+    {new_salt, state} = current_salt(state)
+    observe_bad_msg(state, m, 48)
+
+    body =
+      TL.encode!(%{
+        _: :bad_server_salt,
+        bad_msg_id: id,
+        bad_msg_seqno: seqno,
+        error_code: 48,
+        new_server_salt: new_salt
+      })
+
+    {[{:new, :response, body, nil}], state}
   end
 
   # new_session_created, before anything else the new session sends.
@@ -369,13 +385,14 @@ defmodule MTProto.TestServer.Session do
 
   defp announce(state, m) do
     <<unique_id::signed-64>> = :crypto.strong_rand_bytes(8)
+    {salt, state} = current_salt(state)
 
     body =
       TL.encode!(%{
         _: :new_session_created,
         first_msg_id: first_msg_id(m),
         unique_id: unique_id,
-        server_salt: current_salt(state)
+        server_salt: salt
       })
 
     {[{:new, :other, body, nil}], %{state | announced: true}}
@@ -817,7 +834,8 @@ defmodule MTProto.TestServer.Session do
   end
 
   defp encrypt(state, %{msg_id: id, seqno: seqno, body: body}) do
-    plaintext = Message.encode_plaintext(current_salt(state), state.session_id, id, seqno, body)
+    {salt, state} = current_salt(state)
+    plaintext = Message.encode_plaintext(salt, state.session_id, id, seqno, body)
     {random, state} = take_random(state)
     {Crypto.encrypt_message(state.key.key, :server, plaintext, fn _ -> random end), state}
   end
@@ -830,8 +848,18 @@ defmodule MTProto.TestServer.Session do
   defp take_random(state),
     do: take_random(%{state | random_pool: :crypto.strong_rand_bytes(@random_pool_size)})
 
-  defp current_salt(state),
-    do: Salts.current(state.key, state.now, state.faults.rotation, state.shared.salt_period)
+  defp current_salt(state) do
+    {salt, memo} =
+      Salts.current(
+        state.key,
+        state.now,
+        state.faults.rotation,
+        state.shared.salt_period,
+        state.salt_memo
+      )
+
+    {salt, %{state | salt_memo: memo}}
+  end
 
   ## bounded maps
 
