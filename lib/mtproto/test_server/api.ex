@@ -146,16 +146,21 @@ defmodule MTProto.TestServer.Api do
   defp builtin(:ping, %{ping_id: ping_id}, ctx, _shared),
     do: encode_outcome(:ping, {:ok, %{_: :pong, msg_id: ctx.msg_id, ping_id: ping_id}})
 
-  defp builtin(:"help.getNearestDc" = name, _query, _ctx, shared) do
-    nearest = %{_: :nearestDc, country: "ZZ", this_dc: shared.dc_id, nearest_dc: shared.dc_id}
-    encode_outcome(name, {:ok, nearest})
-  end
+  defp builtin(:"help.getNearestDc", _query, _ctx, shared), do: {:ok, shared.nearest_dc}
 
   defp builtin(:"help.getConfig", _query, ctx, shared), do: {:ok, Config.encode(shared, ctx.layer)}
 
   # Any other method of the schema without a handler: nobody ever logs in on this server, so
   # Telegram's answer to an unauthorised key is the honest one.
   defp builtin(_name, _query, _ctx, _shared), do: {:error, 401, "AUTH_KEY_UNREGISTERED"}
+
+  @doc "The encoded answer to help.getNearestDc on datacenter `dc_id` (it is the nearest)."
+  @spec nearest_dc(integer()) :: binary()
+  def nearest_dc(dc_id) do
+    nearest = %{_: :nearestDc, country: "ZZ", this_dc: dc_id, nearest_dc: dc_id}
+    {:ok, encoded} = encode_outcome(:"help.getNearestDc", {:ok, nearest})
+    encoded
+  end
 
   @doc """
   Turns a handler's return value into the encoded result of `method` (by the method's return

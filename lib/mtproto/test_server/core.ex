@@ -7,7 +7,7 @@ defmodule MTProto.TestServer.Core do
   use GenServer
 
   alias MTProto.Crypto
-  alias MTProto.TestServer.{Acceptor, Faults, Session, Shared}
+  alias MTProto.TestServer.{Acceptor, Api, Faults, Session, Shared}
 
   @doc false
   def start_link(opts) do
@@ -140,6 +140,7 @@ defmodule MTProto.TestServer.Core do
       rsa_private: rsa_private,
       public_pem: public_pem,
       fingerprint: Crypto.rsa_fingerprint(public_pem),
+      nearest_dc: Api.nearest_dc(opts[:dc_id]),
       handlers: opts[:handlers],
       salt_period: opts[:salt_period],
       max_connections: opts[:max_connections],

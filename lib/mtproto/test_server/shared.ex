@@ -22,6 +22,8 @@ defmodule MTProto.TestServer.Shared do
     :rsa_private,
     :public_pem,
     :fingerprint,
+    # help.getNearestDc's answer, the same for every call: encoded once.
+    :nearest_dc,
     handlers: %{},
     salt_period: 3600,
     max_connections: nil,
@@ -43,6 +45,7 @@ defmodule MTProto.TestServer.Shared do
           rsa_private: binary(),
           public_pem: binary() | nil,
           fingerprint: integer() | nil,
+          nearest_dc: binary() | nil,
           handlers: %{atom() => function()},
           salt_period: pos_integer(),
           max_connections: pos_integer() | nil,
