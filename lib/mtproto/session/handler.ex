@@ -25,6 +25,7 @@ defmodule MTProto.Session.Handler do
     Lifecycle,
     Listener,
     Media,
+    Salts,
     Writer
   }
 
@@ -638,7 +639,7 @@ defmodule MTProto.Session.Handler do
      Control.snapshot(state.control), state.wire_bytes_out,
      core &&
        {core.session_id, map_size(core.calls), map_size(core.sent), :queue.len(core.outbox),
-        core.ack_count, core.salts.valid_until, length(core.salts.future), core.time_offset_ns,
+        core.ack_count, core.salts.valid_until, Salts.future_count(core.salts), core.time_offset_ns,
         core.time_synced?, core.connection_inited?, stats_tuple(core.stats)}}
   end
 
