@@ -447,13 +447,19 @@ defmodule MTProto.TestServer.Session do
   defp receive_container(state, m) do
     case Message.decode_container(m.body) do
       {:ok, inner} ->
-        Enum.flat_map_reduce(inner, state, fn msg, state ->
-          receive_message(state, Map.put(msg, :salt, m.salt))
-        end)
+        receive_inner(inner, m.salt, state, [])
 
       {:error, _} ->
         {[bad_msg(state, m, 64)], state}
     end
+  end
+
+  # The container's messages in order, their items in order.
+  defp receive_inner([], _salt, state, acc), do: {acc |> Enum.reverse() |> :lists.append(), state}
+
+  defp receive_inner([msg | rest], salt, state, acc) do
+    {items, state} = receive_message(state, Map.put(msg, :salt, salt))
+    receive_inner(rest, salt, state, [items | acc])
   end
 
   # 32: a message with a lower msg_id has a higher seqno (or the same odd one);
