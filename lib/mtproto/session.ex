@@ -52,7 +52,10 @@ defmodule MTProto.Session do
     session_id = System.unique_integer([:positive, :monotonic])
 
     with {:ok, address} <- address(dc_id, env, opts) do
-      storage = Keyword.get(opts, :storage, Storage.default())
+      storage =
+        opts
+        |> Keyword.get(:storage, Storage.default())
+        |> Storage.for_network(network(env, opts))
 
       # Kept once per session (its MTProto.Registry row): defaults that can be worked out
       # again (the published RSA keys, the handshake's dc id) and nil values are left out.
@@ -73,6 +76,23 @@ defmodule MTProto.Session do
       end
     end
   end
+
+  # The network whose dc numbering `dc_id` belongs to: the environment, or the address given.
+  defp network(env, opts) do
+    case Keyword.fetch(opts, :address) do
+      {:ok, {host, port}} -> "#{host_string(host)}:#{port}"
+      :error -> Atom.to_string(env)
+    end
+  end
+
+  defp host_string(host) when is_tuple(host) do
+    case :inet.ntoa(host) do
+      {:error, _} -> inspect(host)
+      text -> to_string(text)
+    end
+  end
+
+  defp host_string(host), do: to_string(host)
 
   defp address(dc_id, env, opts) do
     case Keyword.fetch(opts, :address) do

@@ -1,8 +1,13 @@
 defmodule MTProto.Storage do
   @moduledoc """
-  Where auth keys live between runs, one per datacenter. A storage is given as a module or
-  `{module, opts}`; `MTProto.Storage.File` is the default (keys survive a restart of the
-  application), `MTProto.Storage.Memory` keeps them in an ETS table for tests.
+  Where auth keys live between runs, one per datacenter of a network. A storage is given as a
+  module or `{module, opts}`; `MTProto.Storage.File` is the default (keys survive a restart of
+  the application), `MTProto.Storage.Memory` keeps them in an ETS table for tests.
+
+  Datacenter numbers repeat across networks (production DC 2, test DC 2, a local test
+  datacenter numbered 2), and a key of one is worthless to the others, so
+  `MTProto.Session.open/2` scopes the storage to its network (`for_network/2`): the backends
+  keep keys per `:network` option (`"production"` when absent) and dc id.
   """
 
   alias MTProto.AuthKey
@@ -16,6 +21,19 @@ defmodule MTProto.Storage do
   @callback put(AuthKey.t(), opts :: keyword()) :: :ok | {:error, term()}
   @doc "Forgets the key of `dc_id`."
   @callback delete(dc_id :: integer(), opts :: keyword()) :: :ok
+
+  @doc """
+  The storage spec scoped to `network` (`"production"`, `"test"`, or `"host:port"` for a
+  datacenter given by address): its keys are kept apart from other networks' keys.
+  """
+  @spec for_network(t(), String.t()) :: t()
+  def for_network(nil, _network), do: nil
+  def for_network({module, opts}, network), do: {module, Keyword.put(opts, :network, network)}
+  def for_network(module, network) when is_atom(module), do: {module, [network: network]}
+
+  @doc "The network a spec is scoped to (`\"production\"` when not scoped)."
+  @spec network(keyword()) :: String.t()
+  def network(opts), do: Keyword.get(opts, :network, "production")
 
   @doc "The default storage: `Application.get_env(:mtproto, :storage)` or the file backend."
   @spec default() :: t()

@@ -1,7 +1,9 @@
 defmodule MTProto.Storage.File do
   @moduledoc """
-  Keeps each datacenter's auth key in its own file, `<dir>/dc<id>.key` (mode 0600), written
-  atomically. `:dir` defaults to `Application.get_env(:mtproto, :storage_dir)` or
+  Keeps each datacenter's auth key in its own file (mode 0600), written atomically:
+  `<dir>/dc<id>.key` for production datacenters, `<dir>/<network>-dc<id>.key` for the others
+  (`test`, or a datacenter given by address, its `host:port` with characters other than
+  letters, digits, `.`, `-` and `_` made `_`; see `MTProto.Storage.for_network/2`). `:dir` defaults to `Application.get_env(:mtproto, :storage_dir)` or
   `~/.mtproto`. The file holds the key, so guard the directory like a password store.
   """
 
@@ -52,7 +54,14 @@ defmodule MTProto.Storage.File do
 
   @doc "The file a datacenter's key is kept in."
   @spec path(integer(), keyword()) :: Path.t()
-  def path(dc_id, opts), do: Path.join(dir(opts), "dc#{dc_id}.key")
+  def path(dc_id, opts), do: Path.join(dir(opts), prefix(opts) <> "dc#{dc_id}.key")
+
+  defp prefix(opts) do
+    case MTProto.Storage.network(opts) do
+      "production" -> ""
+      network -> String.replace(network, ~r/[^A-Za-z0-9._-]/, "_") <> "-"
+    end
+  end
 
   defp dir(opts) do
     opts[:dir] || Application.get_env(:mtproto, :storage_dir) ||

@@ -1,7 +1,8 @@
 defmodule MTProto.Storage.Memory do
   @moduledoc """
   Keeps auth keys in a public ETS table owned by this process (started in the application's
-  tree). Keys are grouped by `:namespace` (default `:default`) so tests do not share them.
+  tree). Keys are grouped by `:namespace` (default `:default`) so tests do not share them, and
+  within one by network (`MTProto.Storage.for_network/2`) and dc id.
   """
 
   @behaviour MTProto.Storage
@@ -22,7 +23,7 @@ defmodule MTProto.Storage.Memory do
 
   @impl MTProto.Storage
   def fetch(dc_id, opts) do
-    case :ets.lookup(@table, {namespace(opts), dc_id}) do
+    case :ets.lookup(@table, {namespace(opts), MTProto.Storage.network(opts), dc_id}) do
       [{_, key}] -> {:ok, key}
       [] -> :error
     end
@@ -30,13 +31,13 @@ defmodule MTProto.Storage.Memory do
 
   @impl MTProto.Storage
   def put(%AuthKey{} = key, opts) do
-    :ets.insert(@table, {{namespace(opts), key.dc_id}, key})
+    :ets.insert(@table, {{namespace(opts), MTProto.Storage.network(opts), key.dc_id}, key})
     :ok
   end
 
   @impl MTProto.Storage
   def delete(dc_id, opts) do
-    :ets.delete(@table, {namespace(opts), dc_id})
+    :ets.delete(@table, {namespace(opts), MTProto.Storage.network(opts), dc_id})
     :ok
   end
 
