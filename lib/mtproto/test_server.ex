@@ -37,7 +37,10 @@ defmodule MTProto.TestServer do
   `{:delay, ms}` (answers wait), `{:clock_skew, seconds}`, `:rotate_salt` (one-shot: every key
   gets new salts), `:forget_sessions` (one-shot), `{:transport_error, code}` (every packet is
   answered with that transport error and the connection closed), and the one-shot handshake
-  faults `:dh_gen_retry` and `:dh_gen_fail`. Answers that cannot be delivered because their
+  faults `:dh_gen_retry` and `:dh_gen_fail`. `{:hostile, name}` makes a hostile datacenter for
+  client tests (bad dh_prime or g_a, wrong nonces or new_nonce_hash1 in the handshake; packets
+  with a tampered msg_key, an even, stale or replayed msg_id, or a wrong session_id: see
+  `MTProto.TestServer.Hostile`). Answers that cannot be delivered because their
   connection is gone go out on the session's next connection.
 
   Events (`MTProto.Event`, every one with the server's pid as `:server` in the metadata):
@@ -69,6 +72,7 @@ defmodule MTProto.TestServer do
           | {:transport_error, integer()}
           | :dh_gen_retry
           | :dh_gen_fail
+          | {:hostile, MTProto.TestServer.Hostile.name()}
 
   @doc """
   Starts a server. Options: `port: 0` (ephemeral), `ip: {127, 0, 0, 1}`, `dc_id: 2`,

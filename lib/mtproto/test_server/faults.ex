@@ -7,7 +7,7 @@ defmodule MTProto.TestServer.Faults do
   (`put/2`, `clear/1`), so its read-modify-writes never race.
   """
 
-  alias MTProto.TestServer.Shared
+  alias MTProto.TestServer.{Hostile, Shared}
 
   @row :standing
 
@@ -16,7 +16,8 @@ defmodule MTProto.TestServer.Faults do
             drop_random: nil,
             delay: nil,
             clock_skew: nil,
-            transport_error: nil
+            transport_error: nil,
+            hostile: []
 
   @typedoc "The standing faults and the rotation count at one moment."
   @type t :: %__MODULE__{
@@ -25,7 +26,8 @@ defmodule MTProto.TestServer.Faults do
           drop_random: {number(), integer()} | nil,
           delay: non_neg_integer() | nil,
           clock_skew: integer() | nil,
-          transport_error: integer() | nil
+          transport_error: integer() | nil,
+          hostile: [MTProto.TestServer.Hostile.name()]
         }
 
   @doc "Creates the row in a new `config` table: no faults, no rotation."
@@ -53,6 +55,11 @@ defmodule MTProto.TestServer.Faults do
 
       :rotate_salt ->
         update(shared, rotation: snapshot(shared).rotation + 1)
+
+      {:hostile, name} ->
+        if name in Hostile.names(),
+          do: update(shared, hostile: Enum.uniq([name | snapshot(shared).hostile])),
+          else: {:error, :unknown_fault}
 
       handshake when handshake in [:dh_gen_retry, :dh_gen_fail] ->
         :ets.insert(config, {:dh_gen, handshake})
@@ -93,6 +100,11 @@ defmodule MTProto.TestServer.Faults do
       [] -> nil
     end
   end
+
+  @doc "Whether the hostile fault `name` (`MTProto.TestServer.Hostile`) is injected."
+  @spec hostile?(t() | Shared.t(), Hostile.name()) :: boolean()
+  def hostile?(%__MODULE__{hostile: hostile}, name), do: name in hostile
+  def hostile?(%Shared{} = shared, name), do: hostile?(snapshot(shared), name)
 
   @doc "How many times the salts were rotated."
   @spec rotation(t() | Shared.t()) :: non_neg_integer()

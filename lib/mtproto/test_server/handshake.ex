@@ -7,6 +7,8 @@ defmodule MTProto.TestServer.Handshake do
   `set_client_DH_params` with `dh_gen_ok`, `dh_gen_retry` (auth_key_id already taken, or the
   `:dh_gen_retry` fault) or `dh_gen_fail` (g_b out of range, wrong retry_id, or the fault).
 
+  The hostile faults (`MTProto.TestServer.Hostile`) change what it sends, never what it checks.
+
   Anything malformed, out of order or not matching the nonces is `{:error, reason}`: the
   connection answers with transport error -404 and closes, as Telegram does.
   """
@@ -14,7 +16,7 @@ defmodule MTProto.TestServer.Handshake do
   import Bitwise
 
   alias MTProto.{Crypto, TL}
-  alias MTProto.TestServer.{AuthKeys, Faults, Shared}
+  alias MTProto.TestServer.{AuthKeys, Faults, Hostile, Shared}
 
   @g 3
 
@@ -56,7 +58,7 @@ defmodule MTProto.TestServer.Handshake do
 
     reply(hs, %{
       _: :resPQ,
-      nonce: nonce,
+      nonce: if(hostile?(shared, :wrong_nonce), do: Hostile.other_nonce(nonce), else: nonce),
       server_nonce: hs.server_nonce,
       pq: <<p * q::64>>,
       server_public_key_fingerprints: [shared.fingerprint]
@@ -133,6 +135,8 @@ defmodule MTProto.TestServer.Handshake do
   defp server_dh_params_ok(inner, hs, shared) do
     {a, g_a} = dh_secret()
     dh_prime = Crypto.dh_prime()
+    g_a = if hostile?(shared, :bad_g_a), do: Hostile.bad_g_a(), else: g_a
+    dh_prime = if hostile?(shared, :bad_dh_prime), do: Hostile.bad_dh_prime(), else: dh_prime
 
     {:ok, answer} =
       TL.encode(%{
@@ -152,10 +156,15 @@ defmodule MTProto.TestServer.Handshake do
     hs = %{hs | stage: :set_dh, new_nonce: inner.new_nonce, a: a}
     hs = %{hs | expires_in: Map.get(inner, :expires_in)}
 
+    server_nonce =
+      if hostile?(shared, :wrong_server_nonce),
+        do: Hostile.other_nonce(hs.server_nonce),
+        else: hs.server_nonce
+
     reply(hs, %{
       _: :server_DH_params_ok,
       nonce: hs.nonce,
-      server_nonce: hs.server_nonce,
+      server_nonce: server_nonce,
       encrypted_answer: Crypto.aes_ige_encrypt(padded, key, iv)
     })
   end
@@ -232,7 +241,9 @@ defmodule MTProto.TestServer.Handshake do
 
     case AuthKeys.insert_new(shared, auth_key, salt, hs.expires_in) do
       {:ok, record} ->
-        body = dh_gen_body(:dh_gen_ok, :new_nonce_hash1, hs, auth_key, 1)
+        # (:bad_new_nonce_hash: the hash of a key one bit off.)
+        hash_key = if hostile?(shared, :bad_new_nonce_hash), do: flip_last(auth_key), else: auth_key
+        body = dh_gen_body(:dh_gen_ok, :new_nonce_hash1, hs, hash_key, 1)
         {:done, body, record, %{hs | stage: :done, a: nil}}
 
       {:error, :collision} ->
@@ -262,6 +273,14 @@ defmodule MTProto.TestServer.Handshake do
   end
 
   ## helpers
+
+  defp hostile?(shared, name), do: Faults.hostile?(shared, name)
+
+  defp flip_last(key) do
+    size = byte_size(key) - 1
+    <<head::binary-size(size), last>> = key
+    <<head::binary, bxor(last, 1)>>
+  end
 
   defp reply(hs, term), do: {:reply, TL.encode!(term), hs}
 

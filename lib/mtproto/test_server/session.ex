@@ -20,7 +20,7 @@ defmodule MTProto.TestServer.Session do
   import Bitwise
 
   alias MTProto.{Crypto, Event, Message, MessageId, TL}
-  alias MTProto.TestServer.{Api, AuthKeys, Faults, History, Salts, Shared}
+  alias MTProto.TestServer.{Api, AuthKeys, Faults, History, Hostile, Salts, Shared}
 
   @history_limit 2048
   @outbox_limit 1024
@@ -66,6 +66,8 @@ defmodule MTProto.TestServer.Session do
     dropped: MapSet.new(),
     random_pool: <<>>,
     salt_memo: %{},
+    # The packet {:hostile, :replayed_msg_id} sends again (MTProto.TestServer.Hostile).
+    replay: nil,
     acks: []
   ]
 
@@ -757,7 +759,7 @@ defmodule MTProto.TestServer.Session do
       Process.send_after(self(), {:emit, items}, delay)
       {[], state}
     else
-      {packets, state} = pack(state, items)
+      {packets, state} = state |> pack(items) |> hostile()
 
       if how == :reply do
         {packets, state}
@@ -766,6 +768,14 @@ defmodule MTProto.TestServer.Session do
         {[], state}
       end
     end
+  end
+
+  # Hostile faults only: copies to refuse, replays (MTProto.TestServer.Hostile).
+  defp hostile({packets, %{faults: %{hostile: []}} = state}), do: {packets, state}
+
+  defp hostile({packets, state}) do
+    {packets, replay} = Hostile.packets(packets, state.faults.hostile, state.key.key, state.replay)
+    {packets, %{state | replay: replay}}
   end
 
   defp pack(state, items) do
