@@ -145,6 +145,39 @@ defmodule MTProto.SessionHostileServerTest do
     end
   end
 
+  # The window is checked only once the client is sure of its time (MTProto security
+  # guidelines): a session importing a key takes the server's first message, stale or not, for
+  # the clock. That gap is per the spec and documented here. What must not follow is a loop:
+  # the server's next bad_msg_notification 16 comes in a stale copy whose own msg_id agrees with
+  # the stale clock (the claim contradicts itself) and in the real packet; following the copy
+  # resent the message at the stale time forever (thousands of rounds a second).
+  test "{:hostile, :stale_msg_id} before the clock is known: the first stale packet is taken " <>
+         "(spec gap, documented), then the real clock wins and nothing loops" do
+    {server, table} = server()
+    sid = open(server)
+    assert {:ok, %{hash: 0}} = app_config(sid, 0)
+    {:ok, key} = Session.export(sid)
+    Session.close(sid)
+
+    :ok = TestServer.inject(server, {:hostile, :stale_msg_id})
+    sid = open(server, auth_key: key)
+    # The gap: the stale copy, first to arrive, sets the clock and answers the call.
+    assert {:error, %MTProto.RpcError{code: 500, message: "HOSTILE_COPY"}} = app_config(sid, 1)
+    watch_drops(sid)
+
+    for i <- 2..6, do: assert({:ok, %{hash: ^i}} = app_config(sid, i, 5_000))
+    :ok = TestServer.clear_faults(server)
+    assert {:ok, %{hash: 7}} = app_config(sid, 7)
+
+    dropped = drops()
+    assert :clock_claim_mismatch in dropped
+    assert {:ok, info} = Session.info(sid)
+    assert abs(info.time_offset) <= 5
+    assert info.stats.resent <= 5
+    assert info.stats.packets_out <= 30
+    for i <- 1..7, do: assert(runs(table, i) == 1)
+  end
+
   test "{:hostile, :replayed_msg_id}: earlier packets sent again byte for byte are dropped as " <>
          "duplicates; no call answered twice, no update delivered twice" do
     {server, table} = server()

@@ -110,7 +110,7 @@ defmodule MTProto.Session.Inbound do
         <<@bad_msg_notification::little-32, bad_id::little-signed-64, _seq::little-32,
           code::little-32>>
         when code in [16, 17] ->
-          if ours?(core, bad_id), do: bad_id
+          if ours?(core, bad_id) and clock_claim_holds?(code, bad_id, msg.msg_id), do: bad_id
 
         _ ->
           nil
@@ -146,6 +146,15 @@ defmodule MTProto.Session.Inbound do
     history_ok(core, msg_id) == :ok and
       core.window_misses != [] and
       Enum.all?(core.window_misses, &(abs(&1 - MessageId.offset_from(msg_id)) < 30_000_000_000))
+  end
+
+  # A bad_msg_notification 16 (17) says our msg_id is too old (new) for the server's clock,
+  # which its own msg_id shows. If that clock would not put our msg_id outside the window in
+  # the way the code says, the claim contradicts itself: syncing to it changes nothing and the
+  # message resent would be refused again, in a loop, so it is dropped.
+  defp clock_claim_holds?(code, bad_id, server_msg_id) do
+    MessageId.check_window(bad_id, MessageId.seconds(server_msg_id)) ==
+      {:error, if(code == 16, do: :too_old, else: :too_new)}
   end
 
   defp ours?(core, id) do
@@ -300,8 +309,12 @@ defmodule MTProto.Session.Inbound do
 
   defp service(:bad_msg_notification, %{error_code: code} = term, msg_id, core, events)
        when code in [16, 17] do
-    core = Core.sync_clock(core, msg_id) |> Core.reissue(term.bad_msg_id)
-    {[{:clock_fixed, div(core.time_offset_ns, 1_000_000_000)} | events], core}
+    if clock_claim_holds?(code, term.bad_msg_id, msg_id) do
+      core = Core.sync_clock(core, msg_id) |> Core.reissue(term.bad_msg_id)
+      {[{:clock_fixed, div(core.time_offset_ns, 1_000_000_000)} | events], core}
+    else
+      {[{:dropped, :clock_claim_mismatch} | events], bump(core, dropped: 1)}
+    end
   end
 
   defp service(:bad_msg_notification, %{error_code: code} = term, _msg_id, core, events)
