@@ -24,8 +24,7 @@ int aes_ctr_init_impl(aes_ctr *ctr, aes_impl impl, const uint8_t key[32], const 
         ctr->impl = UINT8_MAX; /* aes_ctr_apply refuses it */
         return -1;
     }
-    if (impl == AES_AESNI) aes_ctr_ni_set_key(ctr, key);
-    else memcpy(ctr->key, key, 32);
+    memcpy(ctr->key, key, 32);
     return 0;
 }
 

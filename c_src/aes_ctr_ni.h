@@ -8,12 +8,10 @@
 
 #include "aes_ctr.h"
 
-/* Writes the 15 round keys of encryption into ctr->key. */
-void aes_ctr_ni_set_key(aes_ctr *ctr, const uint8_t key[32]);
-
-/* XORs len bytes of keystream (len > 0, starting at a block boundary: ctr->counter is the next
- * block) into out; advances the counter by ceil(len / 16) blocks and, when the last block is
- * partial, leaves its keystream in ctr->keystream with ctr->used = len % 16 (else used = 16). */
+/* Expands ctr->key's schedule on the stack (wiped before it returns), then XORs len bytes of
+ * keystream (len > 0, starting at a block boundary: ctr->counter is the next block) into out;
+ * advances the counter by ceil(len / 16) blocks and, when the last block is partial, leaves its
+ * keystream in ctr->keystream with ctr->used = len % 16 (else used = 16). */
 void aes_ctr_ni_crypt(aes_ctr *ctr, const uint8_t *in, uint8_t *out, size_t len);
 
 #endif
