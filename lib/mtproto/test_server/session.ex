@@ -277,11 +277,11 @@ defmodule MTProto.TestServer.Session do
     cond do
       idle < timeout ->
         schedule_idle_check(timeout - idle)
-        {:noreply, state, :hibernate}
+        {:noreply, idle(state), :hibernate}
 
       map_size(state.running) > 0 ->
         schedule_idle_check(timeout)
-        {:noreply, state, :hibernate}
+        {:noreply, idle(state), :hibernate}
 
       true ->
         {:stop, :normal, state}
@@ -289,7 +289,7 @@ defmodule MTProto.TestServer.Session do
   end
 
   # Idle for a while: shrink to the minimum until the next message.
-  def handle_info(:timeout, state), do: {:noreply, state, :hibernate}
+  def handle_info(:timeout, state), do: {:noreply, idle(state), :hibernate}
   def handle_info(_other, state), do: {:noreply, state}
 
   ## use and expiry
@@ -300,6 +300,9 @@ defmodule MTProto.TestServer.Session do
     faults = faults || Faults.snapshot(state.shared)
     %{state | faults: faults, now: Faults.now(faults)}
   end
+
+  # What an idle session need not keep: the unused random bytes (drawn again when needed).
+  defp idle(state), do: %{state | random_pool: <<>>}
 
   defp schedule_idle_check(:infinity), do: :ok
   defp schedule_idle_check(ms), do: Process.send_after(self(), :idle_check, ms)
