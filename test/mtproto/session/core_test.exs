@@ -312,6 +312,39 @@ defmodule MTProto.Session.CoreTest do
     end
   end
 
+  test "a bad_msg_notification 16/17 whose own msg_id contradicts its code is dropped, not followed" do
+    for {code, skew} <- [{16, 3600}, {17, -3600}] do
+      core = %{new_core(time_offset: 0, time_synced?: true) | connection_inited?: true}
+      {a, core} = call!(core, %{_: :ping, ping_id: 1}, :a)
+      {_, core} = Core.flush(core)
+
+      bad =
+        TL.encode!(%{_: :bad_msg_notification, bad_msg_id: a, bad_msg_seqno: 1, error_code: code})
+
+      # Sent at our own time (inside the window) or from the other side of it: the server's
+      # clock, which the msg_id shows, does not put `a` out of the window as the code says.
+      # (From outside the window it is dropped for that, as anything else from there.)
+      for {msg_id, reason} <- [
+            {server_id(0, :server_other), :clock_claim_mismatch},
+            {server_id(-skew, :server_other), if(code == 16, do: :too_old, else: :too_new)}
+          ] do
+        {events, after_} = Inbound.handle_packet(core, packet(core, bad, msg_id: msg_id))
+        assert events == [{:dropped, reason}]
+        assert after_.time_offset_ns == core.time_offset_ns
+        assert after_.stats.resent == 0 and not Core.pending_output?(after_)
+        assert Map.has_key?(after_.sent, a)
+      end
+
+      # The consistent one is still followed.
+      {events, core} =
+        Inbound.handle_packet(core, packet(core, bad, msg_id: server_id(skew, :server_other)))
+
+      assert [{:clock_fixed, offset}] = events
+      assert_in_delta offset, skew, 2
+      assert core.stats.resent == 1
+    end
+  end
+
   test "two authentic messages in a row from outside the window mean our clock stepped: resync" do
     core = %{new_core() | connection_inited?: true}
     {a, core} = call!(core, %{_: :ping, ping_id: 1}, :a)
