@@ -1,7 +1,7 @@
 defmodule MTProto.Session.Listener do
   @moduledoc """
   Owns a session's socket: connects (after `init/1` returns), deframes incoming bytes
-  (`active: :once`) and hands packets to the handler. The handler writes: on each connection
+  (`{active, 8}`) and hands packets to the handler. The handler writes: on each connection
   it gets a writer (`{socket, transport}`, see `MTProto.Session.Writer`)
   and frames and sends its packets itself, so a call's way out crosses no process (the
   transport's encoding and decoding halves may be used by two processes). When the connection drops or cannot be made it reconnects with a randomised
@@ -29,6 +29,13 @@ defmodule MTProto.Session.Listener do
   # larger buffer, once used, stays with the socket until its next read, so the busy size
   # is not larger than the default: a quiet session must not keep one.)
   @quiet_buffer 768
+  # The socket delivers this many reads before it must be re-armed ({active, N}). Re-arming
+  # makes the driver try a read at once, which takes a receive buffer it then holds while
+  # the socket waits: with `active: :once` every quiet session held one (0.8 KiB of 10 KiB).
+  # With 8, one session in eight does. Larger N was slower on loopback against the test
+  # datacenter (sequential calls ~130-200 us instead of ~85 with 16 or 32; 2, 4 and 8 were
+  # as fast as :once, in interleaved runs): the cause was not established, the figure was.
+  @active_n 8
   @busy_buffer 1460
 
   # Static settings (address, framing, backoff) are read from the session's options when
@@ -120,6 +127,12 @@ defmodule MTProto.Session.Listener do
       {:error, reason, _transport} ->
         {:noreply, disconnect(state, {:framing, reason})}
     end
+  end
+
+  # {active, N} ran out: N more.
+  def handle_info({:tcp_passive, socket}, %{socket: socket} = state) do
+    :inet.setopts(socket, active: @active_n)
+    {:noreply, state}
   end
 
   def handle_info({:tcp_closed, socket}, %{socket: socket} = state),
@@ -237,7 +250,7 @@ defmodule MTProto.Session.Listener do
 
         case :gen_tcp.send(socket, start) do
           :ok ->
-            :inet.setopts(socket, active: :once)
+            :inet.setopts(socket, active: @active_n)
 
             {connects, bytes_in, last_chunk_at} = state.stats
 
@@ -265,17 +278,11 @@ defmodule MTProto.Session.Listener do
     end
   end
 
-  # Reads again (`active: :once`), with the small buffer if this read did not fill the one it
-  # had (nothing was left waiting) and the large one if it did. (`{active, N}` saves the option
-  # call per packet, but with the datacenter's socket in that mode too, sequential calls took
-  # ~1.5x as long on loopback: measured against the test datacenter, bench/session_bench.exs.)
+  # The next reads use the small buffer if this read did not fill the one it had (nothing was
+  # left waiting) and the large one if it did; the option is set only when that switches.
   defp rearm(state, read) do
     buffer = if read >= state.buffer, do: @busy_buffer, else: @quiet_buffer
-
-    if buffer == state.buffer,
-      do: :inet.setopts(state.socket, active: :once),
-      else: :inet.setopts(state.socket, buffer: buffer, active: :once)
-
+    if buffer != state.buffer, do: :inet.setopts(state.socket, buffer: buffer)
     %{state | buffer: buffer}
   end
 
