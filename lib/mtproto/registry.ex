@@ -34,9 +34,7 @@ defmodule MTProto.Registry do
   """
   @spec put_session(integer(), keyword()) :: boolean()
   def put_session(session_id, options) do
-    # A map takes half the words of a keyword list in the row (the first of repeated keys
-    # wins, as with Keyword.get/2).
-    :ets.insert_new(@table, {session_id, nil, nil, nil, Map.new(Enum.reverse(options)), nil, nil})
+    :ets.insert_new(@table, {session_id, nil, nil, nil, pack_options(options), nil, nil})
   end
 
   @doc "Deletes a session's row (its supervisor could not start)."
@@ -77,7 +75,7 @@ defmodule MTProto.Registry do
   @doc "The options a session was opened with."
   @spec options(integer()) :: {:ok, keyword()} | :error
   def options(session_id) do
-    {:ok, Map.to_list(:ets.lookup_element(@table, session_id, 5))}
+    {:ok, unpack_options(:ets.lookup_element(@table, session_id, 5))}
   rescue
     ArgumentError -> :error
   end
@@ -94,7 +92,7 @@ defmodule MTProto.Registry do
            supervisor: supervisor,
            handler: handler,
            listener: listener,
-           options: Map.to_list(options),
+           options: unpack_options(options),
            handler_snapshot: handler_snap,
            listener_snapshot: listener_snap
          }}
@@ -108,6 +106,41 @@ defmodule MTProto.Registry do
   @spec session_ids() :: [integer()]
   def session_ids,
     do: :ets.select(@table, [{{:"$1", :"$2", :_, :_, :_, :_, :_}, [{:is_pid, :"$2"}], [:"$1"]}])
+
+  # Options as kept in the row: a map (half the words of a keyword list; the first of repeated
+  # keys wins, as with Keyword.get/2), an auth key as a plain tuple (ETS keeps a struct's keys
+  # with every copy).
+  defp pack_options(options) do
+    options
+    |> Enum.reverse()
+    |> Map.new(fn
+      {:auth_key, %MTProto.AuthKey{} = k} ->
+        {:auth_key, {k.key, k.id, k.dc_id, k.kind, k.server_salt, k.user_id, k.expires_at}}
+
+      pair ->
+        pair
+    end)
+  end
+
+  defp unpack_options(options) do
+    Enum.map(options, fn
+      {:auth_key, {key, id, dc_id, kind, salt, user_id, expires_at}} ->
+        {:auth_key,
+         %{
+           MTProto.AuthKey.__struct__()
+           | key: key,
+             id: id,
+             dc_id: dc_id,
+             kind: kind,
+             server_salt: salt,
+             user_id: user_id,
+             expires_at: expires_at
+         }}
+
+      pair ->
+        pair
+    end)
+  end
 
   defp alive(pid) when is_pid(pid), do: if(Process.alive?(pid), do: pid)
   defp alive(nil), do: nil

@@ -152,6 +152,26 @@ defmodule MTProto.SessionTest do
     refute_received {:mtproto, ^sid, :auth_key_generated}
   end
 
+  test "a killed handler of a session without storage takes its imported key back from the options" do
+    {server, _} = counting_server()
+    sid = open(server)
+    assert {:ok, _} = app_config(sid, 1)
+    {:ok, key} = Session.export(sid)
+    sid2 = open(server, auth_key: key, storage: nil)
+    assert {:ok, _} = app_config(sid2, 2)
+    handler = MTProto.Registry.whereis(sid2, :handler)
+    Process.exit(handler, :kill)
+    wait_until(fn -> MTProto.Registry.whereis(sid2, :handler) not in [nil, handler] end)
+    assert {:ok, %{hash: 3}} = app_config(sid2, 3)
+
+    assert {:ok, ^key} =
+             Session.export(sid2)
+             |> then(fn {:ok, k} -> {:ok, %{k | server_salt: key.server_salt}} end)
+
+    assert TestServer.auth_key_ids(server) == [key.id]
+    refute_received {:mtproto, ^sid2, :auth_key_generated}
+  end
+
   test "export, then a second session imports the key without a handshake" do
     {server, _} = counting_server()
     sid = open(server)
