@@ -28,9 +28,7 @@ defmodule MTProto.Session.Backpressure do
   @doc "A bound from the session options `:max_queue` and `:max_queue_bytes`."
   @spec new(keyword()) :: t()
   def new(opts) do
-    limits =
-      {Keyword.get(opts, :max_queue, @default_messages),
-       Keyword.get(opts, :max_queue_bytes, @default_bytes)}
+    limits = limits_of(opts)
 
     # The default struct is a literal: with the default limits it takes no heap at all, and
     # updated it keeps its keys in the literal area.
@@ -38,6 +36,13 @@ defmodule MTProto.Session.Backpressure do
       do: %__MODULE__{},
       else: %{%__MODULE__{} | limits: limits}
   end
+
+  @doc "The bound `{max_messages, max_bytes}` the session options set."
+  @spec limits_of(keyword()) :: {pos_integer(), pos_integer()}
+  def limits_of(opts),
+    do:
+      {Keyword.get(opts, :max_queue, @default_messages),
+       Keyword.get(opts, :max_queue_bytes, @default_bytes)}
 
   defp limits(%{limits: nil}), do: {@default_messages, @default_bytes}
   defp limits(%{limits: limits}), do: limits
@@ -108,16 +113,19 @@ defmodule MTProto.Session.Backpressure do
   def take_parked(bp),
     do: {:queue.to_list(bp.parked), %{bp | parked: :queue.new(), parked_count: 0}}
 
-  @doc "The figures `MTProto.Session.info/1` shows, compactly (see `info/1`)."
-  @spec snapshot(t()) :: tuple()
-  def snapshot(bp) do
-    {max_messages, max_bytes} = limits(bp)
-    {bp.count, bp.bytes, max_messages, max_bytes, bp.parked_count}
-  end
+  @doc "The `queue` map of `MTProto.Session.info/1` for a queue."
+  @spec info(t()) :: map()
+  def info(%__MODULE__{} = bp), do: info(bp.count, bp.bytes, bp.parked_count, limits(bp))
 
-  @doc "The `queue` map of `MTProto.Session.info/1`, from a `snapshot/1`."
-  @spec info(tuple()) :: map()
-  def info({count, bytes, max_messages, max_bytes, waiting}) do
+  @doc "The `queue` map of `MTProto.Session.info/1`: the queue's figures and its bound."
+  @spec info(
+          non_neg_integer(),
+          non_neg_integer(),
+          non_neg_integer(),
+          {pos_integer(), pos_integer()}
+        ) ::
+          map()
+  def info(count, bytes, waiting, {max_messages, max_bytes}) do
     %{
       messages: count,
       bytes: bytes,

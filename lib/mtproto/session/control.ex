@@ -37,12 +37,4 @@ defmodule MTProto.Session.Control do
   @doc "Whether a drain is in progress (new requests are refused with `{:error, :closing}`)."
   @spec draining?(t()) :: boolean()
   def draining?(%{drain: drain}), do: drain != nil
-
-  @doc """
-  What `MTProto.Session.info/1` shows of it, compactly: `{kind, parent, draining?,
-  Backpressure.snapshot/1}` (the handler's `snapshot_map/1` makes the fields).
-  """
-  @spec snapshot(t()) :: tuple()
-  def snapshot(control),
-    do: {control.kind, control.parent, draining?(control), Backpressure.snapshot(control.bp)}
 end

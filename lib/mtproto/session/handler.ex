@@ -626,25 +626,55 @@ defmodule MTProto.Session.Handler do
 
   ## Info and notifications
 
-  defp info(state), do: snapshot_map(state.id, state.dc_id, snapshot(state))
+  defp info(state) do
+    c = state.control
+    static = {state.dc_id, c.kind, c.parent, Backpressure.limits_of(options(state))}
+    snapshot_map(state.id, static, snapshot(state))
+  end
 
-  # What info/1 shows, as a tuple: cheap to build and publish on every idle moment, and small
-  # in the session's registry row (MTProto.Session.Info; the reader makes the map with
-  # snapshot_map/3, the session id and dc id coming from the row).
+  @doc false
+  # What info/1 shows that does not change, from the session's options (for the reader,
+  # MTProto.Session.Info): `{dc_id, kind, parent, queue limits}`.
+  @spec static_info(keyword()) :: tuple()
+  def static_info(opts) do
+    {Keyword.get(opts, :dc_id), Keyword.get(opts, :kind, :main), Keyword.get(opts, :parent),
+     Backpressure.limits_of(opts)}
+  end
+
+  # What a session without a key shows of its core.
+  @no_core %{
+    session_id: nil,
+    calls: %{},
+    sent: %{},
+    outbox: {[], []},
+    ack_count: 0,
+    salts: %MTProto.Session.Salts{},
+    time_offset_ns: 0,
+    time_synced?: false,
+    connection_inited?: false,
+    stats: nil
+  }
+
+  # What info/1 shows that changes, as one flat tuple: cheap to build and publish on every
+  # idle moment, and small in the session's registry row (MTProto.Session.Info; the reader
+  # makes the map with snapshot_map/3, the rest coming from the row's key and options).
   defp snapshot(state) do
-    core = state.core
+    bp = state.control.bp
+    core = state.core || @no_core
 
     {state.connected?, state.handshake != nil, state.auth_key && state.auth_key.id,
      state.reconnects, state.last_packet_at, length(state.waiting_key),
-     Control.snapshot(state.control), state.wire_bytes_out,
-     core &&
-       {core.session_id, map_size(core.calls), map_size(core.sent), :queue.len(core.outbox),
-        core.ack_count, core.salts.valid_until, Salts.future_count(core.salts), core.time_offset_ns,
-        core.time_synced?, core.connection_inited?, stats_tuple(core.stats)}}
+     Control.draining?(state.control), bp.count, bp.bytes, bp.parked_count, state.wire_bytes_out,
+     core.session_id, map_size(core.calls), map_size(core.sent), :queue.len(core.outbox),
+     core.ack_count, core.salts.valid_until, Salts.future_count(core.salts), core.time_offset_ns,
+     core.time_synced?, core.connection_inited?, stats_tuple(core.stats)}
   end
 
+  # (The stats map's keys would be copied into the registry row with every publication.)
   defp stats_tuple(%{} = s),
     do: {s.packets_out, s.packets_in, s.bytes_out, s.bytes_in, s.resent, s.dropped}
+
+  defp stats_tuple(nil), do: nil
 
   defp stats_map({packets_out, packets_in, bytes_out, bytes_in, resent, dropped}) do
     %{
@@ -661,17 +691,15 @@ defmodule MTProto.Session.Handler do
 
   @doc false
   # The info map from a published snapshot (called by the reader, MTProto.Session.Info).
-  @spec snapshot_map(integer(), integer(), tuple()) :: map()
+  @spec snapshot_map(integer(), tuple(), tuple()) :: map()
   def snapshot_map(
         id,
-        dc_id,
-        {connected?, handshaking?, key_id, reconnects, last, waiting, control, wire_bytes_out, core}
+        {dc_id, kind, parent, limits},
+        {connected?, handshaking?, key_id, reconnects, last, waiting, draining?, q_count, q_bytes,
+         q_parked, wire_bytes_out, session_id, calls, sent, queued, acks, salt_until, future,
+         offset_ns, synced?, inited?, stats}
       ) do
-    {kind, parent, draining?, bp} = control
-    queue = MTProto.Session.Backpressure.info(bp)
-
-    {session_id, calls, sent, queued, acks, salt_until, future, offset_ns, synced?, inited?, stats} =
-      core || {nil, 0, 0, 0, 0, nil, 0, 0, false, false, nil}
+    queue = Backpressure.info(q_count, q_bytes, q_parked, limits)
 
     # One literal (a flat map of under 33 keys): the cheapest map to build for every read.
     %{

@@ -90,11 +90,11 @@ defmodule MTProto.Session.Info do
   @no_listener %{reading?: false, socket: %{send_buffer_bytes: 0}}
 
   defp merge(session_id, row, handler) do
-    dc_id = Keyword.get(row.options, :dc_id)
+    static = MTProto.Session.Handler.static_info(row.options)
 
     {bytes_out, handler} =
       session_id
-      |> MTProto.Session.Handler.snapshot_map(dc_id, handler)
+      |> MTProto.Session.Handler.snapshot_map(static, handler)
       |> Map.pop(:wire_bytes_out)
 
     listener =

@@ -10,22 +10,21 @@ defmodule MTProto.Session.BackpressureTest do
     refute BP.full?(bp)
     bp = bp |> BP.admit(:a, 10) |> BP.admit(:b, 10)
     assert BP.full?(bp)
-    assert %{messages: 2, bytes: 20, full?: true, waiting: 0} = BP.info(BP.snapshot(bp))
+    assert %{messages: 2, bytes: 20, full?: true, waiting: 0} = BP.info(bp)
     bp = BP.release(bp, :a)
     refute BP.full?(bp)
-    assert %{messages: 1, bytes: 10, full?: false} = BP.info(BP.snapshot(bp))
+    assert %{messages: 1, bytes: 10, full?: false} = BP.info(bp)
     # a tag not counted (or released twice) changes nothing
     assert BP.release(bp, :a) == bp
     assert BP.release(bp, :zzz) == bp
   end
 
   test "the default limits show in info and are not kept per session" do
-    assert %{max_messages: 10_000, max_bytes: 16_777_216, full?: false} =
-             BP.info(BP.snapshot(BP.new([])))
+    assert %{max_messages: 10_000, max_bytes: 16_777_216, full?: false} = BP.info(BP.new([]))
 
     assert BP.new(max_queue: 10_000, max_queue_bytes: 16 * 1024 * 1024) == BP.new([])
     assert :erts_debug.flat_size(BP.new([])) < :erts_debug.flat_size(BP.new(max_queue: 5))
-    assert %{max_messages: 5, max_bytes: 16_777_216} = BP.info(BP.snapshot(BP.new(max_queue: 5)))
+    assert %{max_messages: 5, max_bytes: 16_777_216} = BP.info(BP.new(max_queue: 5))
   end
 
   test "bounded in bytes; one request larger than the bound still goes alone" do
@@ -34,7 +33,7 @@ defmodule MTProto.Session.BackpressureTest do
     assert BP.full?(bp)
     bp = BP.release(bp, :big)
     refute BP.full?(bp)
-    assert %{bytes: 0, messages: 0} = BP.info(BP.snapshot(bp))
+    assert %{bytes: 0, messages: 0} = BP.info(bp)
     bp = bp |> BP.admit(:a, 60) |> BP.admit(:b, 40)
     assert BP.full?(bp)
   end
@@ -42,7 +41,7 @@ defmodule MTProto.Session.BackpressureTest do
   test "parked calls wait in order, leave when cancelled, and go when there is room" do
     bp = BP.new(max_queue: 1) |> BP.admit(:a, 1)
     bp = Enum.reduce([:p1, :p2, :p3], bp, &BP.park(&2, {:call, &1}))
-    assert %{waiting: 3} = BP.info(BP.snapshot(bp))
+    assert %{waiting: 3} = BP.info(bp)
     assert BP.unpark(bp) == :none
     bp = BP.cancel(bp, :p2, &tag_of/1)
     bp = BP.release(bp, :a)
@@ -71,7 +70,7 @@ defmodule MTProto.Session.BackpressureTest do
     bp = BP.admit(bp, 2, 1)
     assert {parked, bp} = BP.take_parked(bp)
     assert parked == [{:call, 3}, {:call, 4}, {:call, 5}]
-    assert %{waiting: 0} = BP.info(BP.snapshot(bp))
+    assert %{waiting: 0} = BP.info(bp)
   end
 end
 
@@ -112,13 +111,13 @@ defmodule MTProto.Session.BackpressurePropertyTest do
   defp run([], s, _max_m, _max_b) do
     all = Map.keys(s.sizes)
     accounted = Enum.sort(s.admitted ++ s.cancelled ++ s.parked)
-    %{messages: n, waiting: w} = BP.info(BP.snapshot(s.bp))
+    %{messages: n, waiting: w} = BP.info(s.bp)
     accounted == Enum.sort(all) and w == length(s.parked) and n <= length(s.admitted)
   end
 
   defp run([op | ops], s, max_m, max_b) do
     s = step(op, s)
-    %{messages: n, bytes: b} = BP.info(BP.snapshot(s.bp))
+    %{messages: n, bytes: b} = BP.info(s.bp)
     live = Enum.filter(s.admitted, &BP.admitted?(s.bp, &1))
     ok = n == length(live) and b == Enum.sum(Enum.map(live, &s.sizes[&1]))
     ok = ok and n <= max_m and (n <= 1 or b < max_b + 100)
