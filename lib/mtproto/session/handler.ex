@@ -72,6 +72,7 @@ defmodule MTProto.Session.Handler do
     Process.flag(:trap_exit, true)
     id = Keyword.fetch!(opts, :session_id)
     :ok = MTProto.Registry.register(id, :handler)
+    MTProto.Session.Supervisor.forget_ancestors()
     dc_id = Keyword.fetch!(opts, :dc_id)
     storage = Keyword.get(opts, :storage)
 

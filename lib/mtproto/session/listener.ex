@@ -90,6 +90,7 @@ defmodule MTProto.Session.Listener do
   def init(opts) do
     session_id = Keyword.fetch!(opts, :session_id)
     :ok = Registry.register(session_id, :listener)
+    MTProto.Session.Supervisor.forget_ancestors()
 
     # (Updating the default struct keeps its keys in the literal area, off the heap.)
     state = %{
