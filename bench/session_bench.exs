@@ -19,8 +19,8 @@ defmodule SessionBench do
   @server :session_bench_dc
   @handshakes 30
   @sequential 5_000
-  # The machine is shared and noisy: call rates are the best of a few rounds, for both clients.
-  @rounds 3
+  # The machine is shared and noisy: call rates are the best of five rounds, for both clients.
+  @rounds 5
   # Idle sessions open (and connect) this many at a time, as gramjs's do.
   @idle_batch 100
 
