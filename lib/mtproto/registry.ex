@@ -73,11 +73,11 @@ defmodule MTProto.Registry do
   end
 
   @doc "The options a session was opened with."
-  @spec options(integer()) :: {:ok, keyword()} | :error
+  @spec options(integer()) :: {:ok, keyword()} | {:error, :no_session}
   def options(session_id) do
     {:ok, unpack_options(:ets.lookup_element(@table, session_id, 5))}
   rescue
-    ArgumentError -> :error
+    ArgumentError -> {:error, :no_session}
   end
 
   @doc """

@@ -293,7 +293,9 @@ defmodule MTProto.Session do
   @spec import(session_id(), integer() | nil, binary() | AuthKey.t(), integer()) ::
           :ok | {:error, term()}
   def import(session_id, user_id, auth_key, server_salt) do
-    with %{dc_id: dc_id} <- info_or_error(session_id) do
+    with {:ok, opts} <- Registry.options(session_id) do
+      dc_id = Keyword.fetch!(opts, :dc_id)
+
       key =
         case auth_key do
           %AuthKey{} = k -> %{k | user_id: user_id, server_salt: server_salt}
@@ -330,13 +332,6 @@ defmodule MTProto.Session do
       else
         {:ok, info}
       end
-    end
-  end
-
-  defp info_or_error(session_id) do
-    case handler_call(session_id, :info) do
-      {:error, _} = error -> error
-      info -> info
     end
   end
 

@@ -627,11 +627,7 @@ defmodule MTProto.Session.Handler do
 
   ## Info and notifications
 
-  defp info(state) do
-    c = state.control
-    static = {state.dc_id, c.kind, c.parent, Backpressure.limits_of(options(state))}
-    snapshot_map(state.id, static, snapshot(state))
-  end
+  defp info(state), do: snapshot_map(state.id, static_info(options(state)), snapshot(state))
 
   @doc false
   # What info/1 shows that does not change, from the session's options (for the reader,

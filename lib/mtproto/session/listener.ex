@@ -206,7 +206,7 @@ defmodule MTProto.Session.Listener do
   defp current_settings(%__MODULE__{session_id: session_id}) do
     case Registry.options(session_id) do
       {:ok, opts} -> settings(opts)
-      :error -> settings([])
+      {:error, :no_session} -> settings([])
     end
   end
 

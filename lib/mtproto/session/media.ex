@@ -20,7 +20,7 @@ defmodule MTProto.Session.Media do
   """
   @spec open(Session.session_id(), keyword()) :: {:ok, Session.session_id()} | {:error, term()}
   def open(session_id, opts \\ []) do
-    with {:ok, main_opts} <- options(session_id),
+    with {:ok, main_opts} <- Registry.options(session_id),
          {:ok, key} <- Session.export(session_id) do
       opts =
         main_opts
@@ -44,13 +44,6 @@ defmodule MTProto.Session.Media do
             error
         end
       end
-    end
-  end
-
-  defp options(session_id) do
-    case Registry.options(session_id) do
-      {:ok, opts} -> {:ok, opts}
-      :error -> {:error, :no_session}
     end
   end
 
