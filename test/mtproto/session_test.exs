@@ -349,12 +349,4 @@ defmodule MTProto.SessionTest do
              :closed
            ]
   end
-
-  defp wait_until(fun, tries \\ 200) do
-    cond do
-      fun.() -> :ok
-      tries == 0 -> flunk("condition not reached")
-      true -> Process.sleep(10) && wait_until(fun, tries - 1)
-    end
-  end
 end

@@ -10,13 +10,7 @@ defmodule MTProto.TestServerSessionLimitsTest do
 
   defp in_session(client, session_id), do: %{client | session_id: session_id, seq_count: 0}
 
-  defp wait_until(fun, tries \\ 250) do
-    cond do
-      fun.() -> :ok
-      tries == 0 -> flunk("condition not reached")
-      true -> Process.sleep(20) && wait_until(fun, tries - 1)
-    end
-  end
+  import MTProto.Test.SessionHelpers, only: [wait_until: 3]
 
   test "beyond max_sessions_per_key the least recently used session of the key is forgotten" do
     server = start_server(max_sessions_per_key: 2)
@@ -81,7 +75,7 @@ defmodule MTProto.TestServerSessionLimitsTest do
     # The answer arrives: the session outlived its idle timeout while the call ran (an expired
     # session's answer would be lost).
     {true, client} = C.call(client, %{_: :"account.updateStatus", offline: true})
-    wait_until(fn -> TestServer.stats(server).sessions == 0 end)
+    wait_until(fn -> TestServer.stats(server).sessions == 0 end, 250, 20)
     {true, _} = ping(client)
   end
 

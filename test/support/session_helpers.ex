@@ -48,4 +48,14 @@ defmodule MTProto.Test.SessionHelpers do
   @doc "`help.getAppConfig(i)` through the session."
   def app_config(sid, i, timeout \\ 30_000),
     do: Session.call(sid, %{_: :"help.getAppConfig", hash: i}, timeout)
+
+  @doc "Waits until `fun` returns true, checking every `step` ms at most `tries` times."
+  @spec wait_until((() -> boolean()), pos_integer(), pos_integer()) :: :ok
+  def wait_until(fun, tries \\ 200, step \\ 10) do
+    cond do
+      fun.() -> :ok
+      tries == 0 -> ExUnit.Assertions.flunk("condition not reached")
+      true -> Process.sleep(step) && wait_until(fun, tries - 1, step)
+    end
+  end
 end
