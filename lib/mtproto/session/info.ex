@@ -3,10 +3,10 @@ defmodule MTProto.Session.Info do
   Session snapshots that `MTProto.Session.info/1` reads without waking any process.
 
   The handler and the listener each publish a snapshot of their state into the session's
-  `MTProto.Registry` row (the listener's comes with its socket and bytes-out counter: the
-  handler writes, so bytes out and the send buffer are read at `info/1` time). They publish when they go idle (their mailbox is empty), and at least every
-  #{100} ms while busy, so a snapshot is current whenever the session is quiet and at most
-  that old under load. Reading one is one table lookup and a map merge, so polling
+  `MTProto.Registry` row (the handler's carries the bytes it wrote, since it writes; the
+  listener's carries its socket, whose send buffer is read at `info/1` time). They publish
+  when they go idle (their mailbox is empty), and at least every #{100} ms while busy, so a
+  snapshot is current whenever the session is quiet and at most that old under load. Reading one is one table lookup and a map merge, so polling
   10,000 sessions every second costs no scheduling of theirs and no wake-up from hibernation
   (`bench/session_info_bench.exs` measures it). The snapshot of a process that has exited is
   not read, and the row goes with the session.
@@ -35,8 +35,8 @@ defmodule MTProto.Session.Info do
 
   @doc """
   The session's snapshot: the handler's map with the listener's `address`, `transport`,
-  `reading?`, `paused?` and `socket` (`bytes_in`, `bytes_out` (the handler's count), `last_chunk_at`, `connects`,
-  `send_buffer_bytes`), and `writing?` (output queued in the session or in the socket's send
+  `reading?`, `paused?` and `socket` (`bytes_in`, `bytes_out` (the handler's count),
+  `last_chunk_at`, `connects`, `send_buffer_bytes`), and `writing?` (output queued in the session or in the socket's send
   buffer). `:no_session` if there is no such session. (The map stays under 33 keys, a flat
   map, so building it is a cheap merge.)
   """

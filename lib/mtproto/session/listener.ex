@@ -1,11 +1,11 @@
 defmodule MTProto.Session.Listener do
   @moduledoc """
   Owns a session's socket: connects (after `init/1` returns), deframes incoming bytes
-  (`{active, 8}`) and hands packets to the handler. The handler writes: on each connection
-  it gets a writer (`{socket, transport}`, see `MTProto.Session.Writer`)
-  and frames and sends its packets itself, so a call's way out crosses no process (the
-  transport's encoding and decoding halves may be used by two processes). When the connection drops or cannot be made it reconnects with a randomised
-  exponential backoff (`:backoff_min`..`:backoff_max` ms, reset by a connection that
+  (`{active, 8}`) and hands packets to the handler. The handler writes: on each connection it
+  gets a writer (`{socket, transport}`, see `MTProto.Session.Writer`) and frames and sends its
+  packets itself, so a call's way out crosses no process (the transport's encoding and
+  decoding halves may be used by two processes). When the connection drops or cannot be made
+  it reconnects with a randomised exponential backoff (`:backoff_min`..`:backoff_max` ms, reset by a connection that
   delivered a packet).
 
   Messages to the handler: `{:listener, :connecting, pid, info}`,
@@ -29,6 +29,7 @@ defmodule MTProto.Session.Listener do
   # larger buffer, once used, stays with the socket until its next read, so the busy size
   # is not larger than the default: a quiet session must not keep one.)
   @quiet_buffer 768
+  @busy_buffer 1460
   # The socket delivers this many reads before it must be re-armed ({active, N}). Re-arming
   # makes the driver try a read at once, which takes a receive buffer it then holds while
   # the socket waits: with `active: :once` every quiet session held one (0.8 KiB of 10 KiB).
@@ -36,7 +37,6 @@ defmodule MTProto.Session.Listener do
   # datacenter (sequential calls ~130-200 us instead of ~85 with 16 or 32; 2, 4 and 8 were
   # as fast as :once, in interleaved runs): the cause was not established, the figure was.
   @active_n 8
-  @busy_buffer 1460
 
   # Static settings (address, framing, backoff) are read from the session's options when
   # connecting: an idle listener's hibernated heap is this state only.
